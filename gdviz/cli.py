@@ -1,0 +1,149 @@
+"""Command line: `gdviz` / `gdviz gui` open the window, `gdviz run` trains headless.
+
+Every mistake a user can make on the command line ends in one line on stderr and exit status 2;
+a run that diverges ends with a line naming the epoch and exit status 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any, NoReturn
+
+from gdviz.core.config import (
+    GRADIENT_MODES,
+    TRAINERS,
+    ConfigError,
+    RunConfig,
+    build_config,
+    parse_numbers,
+)
+
+EXIT_USAGE = 2
+EXIT_DIVERGED = 3
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse prints its usage block before an error; we promise a single line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--trainer", choices=TRAINERS, help="which notebook cell to run (default: numpy)")
+    add("--preset", metavar="NAME", help="start from a preset in resources/presets/")
+    add("--lr", type=float, metavar="F", help="learning rate")
+    add("--epochs", type=int, metavar="N", help="number of epochs")
+    add("--log-every", type=int, metavar="K", help="print every K-th epoch (text output)")
+    add("--x", metavar="1,2,3,4", help="inputs, comma-separated")
+    add("--y", metavar="2,4,6,8", help="targets, comma-separated")
+    add("--x-test", type=float, metavar="F", help="the x of the printed prediction f(x)")
+    add("--w0", type=float, metavar="F", help="initial weight")
+    add("--b0", type=float, metavar="F", help="initial bias (nn only)")
+    add("--seed", type=int, metavar="S", help="torch seed for nn.Linear's initial weights")
+    add("--gradient", choices=GRADIENT_MODES,
+        help="numpy only: 'notebook' (N x the MSE gradient, as in the lecture) or 'mean'")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog="gdviz", description="Visualize gradient descent, step by step.")
+    commands = parser.add_subparsers(dest="command", metavar="{gui,run}")
+    run = commands.add_parser("run", help="train headless and print the notebook's lines")
+    _add_run_options(run)
+    run.add_argument("--json", action="store_true",
+                     help="print one JSON object per epoch (JSON Lines) instead")
+    gui = commands.add_parser("gui", help="open the window (the default)")
+    _add_run_options(gui)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    explicit: dict[str, Any] = {
+        name: getattr(args, name)
+        for name in ("lr", "epochs", "log_every", "x_test", "w0", "b0", "seed", "gradient")
+    }
+    if args.x is not None:
+        explicit["x"] = parse_numbers(args.x, "--x")
+    if args.y is not None:
+        explicit["y"] = parse_numbers(args.y, "--y")
+    return build_config(trainer=args.trainer, explicit=explicit, preset_name=args.preset)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = ["gui", *argv]
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ConfigError as error:
+        print(f"gdviz {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "gui":
+        from gdviz.ui.app import run_app
+
+        return run_app(config)
+    try:
+        return run_headless(config, as_json=args.json)
+    except BrokenPipeError:  # e.g. `gdviz run --json | head`
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("gdviz run: interrupted", file=sys.stderr)
+        return 130
+
+
+def _json_number(value: float) -> float | None:
+    return value if math.isfinite(value) else None  # JSON has no inf or nan
+
+
+def run_headless(config: RunConfig, as_json: bool = False) -> int:
+    from gdviz.core import transcript
+    from gdviz.core.records import StepRecord
+    from gdviz.core.trainers import make_trainer
+    from gdviz.core.training import train
+
+    trainer = make_trainer(config)
+    out = sys.stdout
+    names = trainer.param_names
+
+    if as_json:
+        def emit(record: StepRecord) -> None:
+            row: dict[str, Any] = {"epoch": record.epoch, "loss": _json_number(record.loss)}
+            for name, value in zip(names, record.params_after):
+                row[name] = _json_number(value)
+            for name, value in zip(names, record.grads):
+                row[f"grad_{name}"] = _json_number(value)
+            out.write(json.dumps(row) + "\n")
+    else:
+        before = transcript.before_line(config.trainer, config.x_test, trainer.predict(config.x_test))
+        if before is not None:
+            out.write(before + "\n")
+        log_every = config.log_every
+
+        def emit(record: StepRecord) -> None:
+            if (record.epoch - 1) % log_every == 0:
+                out.write(transcript.epoch_line(config.trainer, record) + "\n")
+
+    outcome = train(trainer, config.epochs, on_record=emit)
+    if outcome.diverged_at is not None:
+        out.flush()
+        params = ", ".join(f"{n} = {v:.6g}" for n, v in zip(names, trainer.params()))
+        print(f"gdviz run: diverged at epoch {outcome.diverged_at} ({params}): the learning rate "
+              f"{config.lr:g} is too large for this data", file=sys.stderr)
+        if as_json:
+            out.write(json.dumps({"diverged_at": outcome.diverged_at}) + "\n")
+        return EXIT_DIVERGED
+    prediction = trainer.predict(config.x_test)
+    if as_json:
+        summary = {"summary": "finished", "epochs_run": outcome.epochs_run,
+                   "x_test": config.x_test, "prediction": _json_number(prediction)}
+        out.write(json.dumps(summary) + "\n")
+    else:
+        out.write(transcript.after_line(config.x_test, prediction) + "\n")
+    return 0

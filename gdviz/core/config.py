@@ -1,0 +1,253 @@
+"""Run configurations: per-trainer defaults (the notebook's cells), presets, and validation.
+
+A configuration is built in three layers, later ones winning: the trainer's defaults, a preset
+from `resources/presets/`, then whatever the user gave explicitly. Every value a user can get
+wrong is checked here, so the CLI and the window report the same one-line messages.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gdviz.core.resources import resource_path
+
+TRAINERS = ("numpy", "autograd", "nn")
+TORCH_TRAINERS = ("autograd", "nn")
+GRADIENT_MODES = ("notebook", "mean")
+MAX_EPOCHS = 10**8
+MAX_SEED = 2**63 - 1
+
+TRAINER_TITLES = {
+    "numpy": "NumPy, manual gradient",
+    "autograd": "PyTorch autograd",
+    "nn": "torch.nn Linear + SGD",
+}
+
+_NOTEBOOK_X = (1.0, 2.0, 3.0, 4.0)
+_NOTEBOOK_Y = (2.0, 4.0, 6.0, 8.0)
+
+# The notebook's three training cells.
+TRAINER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "numpy": {"lr": 0.01, "epochs": 10, "log_every": 1, "w0": 0.0, "gradient": "notebook"},
+    "autograd": {"lr": 0.01, "epochs": 100, "log_every": 10, "w0": 0.0},
+    "nn": {"lr": 0.01, "epochs": 100, "log_every": 10, "w0": None, "b0": None, "seed": 0},
+}
+_COMMON_DEFAULTS: dict[str, Any] = {"x": _NOTEBOOK_X, "y": _NOTEBOOK_Y, "x_test": 5.0, "seed": 0}
+
+_PRESET_KEYS = {"description", "trainer", "lr", "epochs", "log_every", "x", "y", "x_test", "w0",
+                "b0", "seed", "gradient"}
+
+
+class ConfigError(ValueError):
+    """A value the user gave is unusable; the message is one line, fit to show as it is."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one training run needs. Build it with `build_config` so it is validated."""
+
+    trainer: str = "numpy"
+    lr: float = 0.01
+    epochs: int = 10
+    log_every: int = 1
+    x: tuple[float, ...] = _NOTEBOOK_X
+    y: tuple[float, ...] = _NOTEBOOK_Y
+    x_test: float = 5.0
+    w0: float | None = 0.0
+    b0: float | None = None
+    seed: int = 0
+    gradient: str | None = "notebook"
+    preset: str | None = field(default=None, compare=False)
+
+    @property
+    def has_bias(self) -> bool:
+        return self.trainer == "nn"
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return ("w", "b") if self.has_bias else ("w",)
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A new validated configuration with `changes` applied on top of this one."""
+        values = asdict(self)
+        values.update(changes)
+        trainer = values.pop("trainer")
+        preset = values.pop("preset")
+        if trainer != self.trainer:
+            # Values that only make sense for the old trainer give way to the new one's defaults.
+            for key in ("gradient", "b0", "w0"):
+                if key not in changes:
+                    values.pop(key)
+        return build_config(trainer=trainer, explicit=values, preset_name=None, keep_preset=preset)
+
+
+def parse_numbers(text: str, option: str) -> tuple[float, ...]:
+    """Parse a comma-separated list such as "1,2,3,4"; any bad entry is a ConfigError."""
+    parts = [part.strip() for part in text.split(",")]
+    if not text.strip() or all(not part for part in parts):
+        raise ConfigError(f"{option} is empty: give comma-separated numbers such as 1,2,3,4")
+    values = []
+    for part in parts:
+        if not part:
+            raise ConfigError(f"{option} has an empty entry in {text!r}")
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise ConfigError(f"{option}: {part!r} is not a number") from None
+    return tuple(values)
+
+
+def available_presets() -> list[str]:
+    return sorted(path.stem for path in resource_path("presets").glob("*.json"))
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """The values stored in preset `name` (a file in resources/presets/)."""
+    path = resource_path("presets", f"{name}.json")
+    if not path.is_file():
+        known = ", ".join(available_presets()) or "none"
+        raise ConfigError(f"unknown preset {name!r} (known presets: {known})")
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"preset {name!r} cannot be read: {error}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"preset {name!r} is not a JSON object")
+    unknown = sorted(set(values) - _PRESET_KEYS)
+    if unknown:
+        raise ConfigError(f"preset {name!r} has unknown keys: {', '.join(unknown)}")
+    return values
+
+
+def build_config(
+    trainer: str | None = None,
+    explicit: dict[str, Any] | None = None,
+    preset_name: str | None = None,
+    keep_preset: str | None = None,
+) -> RunConfig:
+    """Layer trainer defaults, a preset and explicit values, then validate the result.
+
+    `explicit` holds only what the user really gave (no None placeholders for absent options).
+    """
+    explicit = {key: value for key, value in (explicit or {}).items() if value is not None}
+    preset: dict[str, Any] = {}
+    if preset_name is not None:
+        preset = load_preset(preset_name)
+        preset.pop("description", None)
+    chosen = trainer or preset.get("trainer") or "numpy"
+    if chosen not in TRAINERS:
+        raise ConfigError(f"unknown trainer {chosen!r} (choose from {', '.join(TRAINERS)})")
+
+    if "gradient" in explicit and chosen in TORCH_TRAINERS:
+        raise ConfigError(f"--gradient applies only to the numpy trainer, not to {chosen!r}")
+    if "b0" in explicit and chosen != "nn":
+        raise ConfigError(f"--b0 applies only to the nn trainer; {chosen!r} fits f = w*x (no bias)")
+
+    values: dict[str, Any] = {**_COMMON_DEFAULTS, **TRAINER_DEFAULTS[chosen]}
+    for key, value in preset.items():
+        if key == "trainer":
+            continue
+        if key == "gradient" and chosen in TORCH_TRAINERS:
+            continue  # a numpy preset run with a torch trainer keeps its data, not its mode
+        if key == "b0" and chosen != "nn":
+            continue
+        values[key] = tuple(value) if isinstance(value, list) else value
+    values.update(explicit)
+    if chosen in TORCH_TRAINERS:
+        values["gradient"] = None
+    if chosen != "nn":
+        values["b0"] = None
+    values["trainer"] = chosen
+    values["preset"] = preset_name or keep_preset
+    return _validated(values)
+
+
+def _validated(values: dict[str, Any]) -> RunConfig:
+    x = _number_tuple(values["x"], "--x")
+    y = _number_tuple(values["y"], "--y")
+    if len(x) != len(y):
+        raise ConfigError(f"--x has {len(x)} values but --y has {len(y)}: they must pair up")
+    if values["trainer"] == "nn" and len(x) < 2:
+        raise ConfigError("the nn trainer fits a weight and a bias: it needs at least two points")
+
+    lr = _finite(values["lr"], "--lr")
+    if lr <= 0:
+        raise ConfigError(f"--lr must be greater than 0, got {lr:g}")
+    epochs = _integer(values["epochs"], "--epochs")
+    if not 0 <= epochs <= MAX_EPOCHS:
+        raise ConfigError(f"--epochs must be between 0 and {MAX_EPOCHS:.0e}, got {epochs}")
+    log_every = _integer(values["log_every"], "--log-every")
+    if log_every <= 0:
+        raise ConfigError(f"--log-every must be at least 1, got {log_every}")
+    seed = _integer(values["seed"], "--seed")
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"--seed must be between 0 and 2**63-1, got {seed}")
+    gradient = values.get("gradient")
+    if gradient is not None and gradient not in GRADIENT_MODES:
+        raise ConfigError(f"--gradient must be one of {', '.join(GRADIENT_MODES)}, got {gradient!r}")
+
+    w0 = values.get("w0")
+    b0 = values.get("b0")
+    return RunConfig(
+        trainer=values["trainer"],
+        lr=lr,
+        epochs=epochs,
+        log_every=log_every,
+        x=x,
+        y=y,
+        x_test=_float32_finite(values["x_test"], "--x-test"),
+        w0=None if w0 is None else _float32_finite(w0, "--w0"),
+        b0=None if b0 is None else _float32_finite(b0, "--b0"),
+        seed=seed,
+        gradient=gradient,
+        preset=values.get("preset"),
+    )
+
+
+def _finite(value: Any, option: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{option}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{option} must be a finite number, got {value!r}")
+    return number
+
+
+def _float32_finite(value: Any, option: str) -> float:
+    """Values the trainers hold in float32 must stay finite there too."""
+    number = _finite(value, option)
+    if abs(number) > float(np.finfo(np.float32).max):
+        raise ConfigError(f"{option}: {number:g} is too large for float32 (limit 3.4e38)")
+    return number
+
+
+def _integer(value: Any, option: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(f"{option}: {value!r} is not a whole number")
+    try:
+        number = int(value) if not isinstance(value, float) else None
+    except ValueError:
+        raise ConfigError(f"{option}: {value!r} is not a whole number") from None
+    if number is None:
+        if not value.is_integer():
+            raise ConfigError(f"{option}: {value!r} is not a whole number")
+        number = int(value)
+    return number
+
+
+def _number_tuple(values: Any, option: str) -> tuple[float, ...]:
+    if isinstance(values, str):
+        return tuple(_float32_finite(v, option) for v in parse_numbers(values, option))
+    try:
+        items = list(values)
+    except TypeError:
+        raise ConfigError(f"{option} must be a list of numbers") from None
+    if not items:
+        raise ConfigError(f"{option} is empty: give at least one number")
+    return tuple(_float32_finite(v, option) for v in items)

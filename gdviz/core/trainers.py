@@ -1,0 +1,193 @@
+"""The notebook's three training loops, one epoch per `step()` call.
+
+Each trainer keeps the notebook's arithmetic exactly (dtypes included), so its numbers print
+digit for digit like the lecture's. torch is imported inside the torch trainers only, so the
+numpy trainer (and the window's start-up) never pays for it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from gdviz.core.config import RunConfig
+from gdviz.core.records import StepRecord
+
+
+class Trainer(Protocol):
+    kind: str
+    param_names: tuple[str, ...]
+    epoch: int
+
+    def params(self) -> tuple[float, ...]: ...
+
+    def step(self) -> StepRecord: ...
+
+    def predict(self, x: float) -> float: ...
+
+
+def make_trainer(config: RunConfig) -> Trainer:
+    if config.trainer == "numpy":
+        return NumpyTrainer(config)
+    if config.trainer == "autograd":
+        return AutogradTrainer(config)
+    return NNTrainer(config)
+
+
+def data_arrays(config: RunConfig) -> tuple[np.ndarray, np.ndarray]:
+    """X and Y as the notebook builds them: float32."""
+    return np.array(config.x, dtype=np.float32), np.array(config.y, dtype=np.float32)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+class NumpyTrainer:
+    """f = w*x with the hand-derived gradient of the notebook's first cell.
+
+    The notebook ran on NumPy 1.x: `w -= learning_rate * dw` made `w` a float64 there, while the
+    forward pass and the loss stayed float32. Under NumPy 2 (NEP 50) the same literal code keeps
+    `w` in float32 and prints 4.80000067 at epoch 2 instead of the lecture's 4.79999924, so the
+    dtypes are spelled out here: w lives as a Python float, the forward pass casts it to float32.
+    """
+
+    kind = "numpy"
+    param_names = ("w",)
+
+    def __init__(self, config: RunConfig) -> None:
+        self.lr = config.lr
+        self.gradient_mode = config.gradient or "notebook"
+        self.epoch = 0
+        self._x, self._y = data_arrays(config)
+        self._two_x = 2 * self._x  # the notebook's `2*x`, computed once
+        self._n = np.float32(self._x.size)
+        self._w = float(config.w0 or 0.0)
+
+    def params(self) -> tuple[float, ...]:
+        return (self._w,)
+
+    def forward(self, w: float) -> np.ndarray:
+        return np.float32(w) * self._x
+
+    def step(self) -> StepRecord:
+        w = self._w
+        y_pred = np.float32(w) * self._x
+        error = y_pred - self._y
+        loss = (error**2).mean()
+        # The notebook's np.dot(2*x, y_pred - y).mean(): .mean() of a scalar changes nothing, so
+        # this is N times the true MSE gradient. "mean" mode divides by N, as the docstring meant.
+        dw = np.dot(self._two_x, error)
+        if self.gradient_mode == "mean":
+            dw = dw / self._n
+        grad = float(dw)
+        self._w = w - self.lr * grad
+        self.epoch += 1
+        return StepRecord(self.epoch, (w,), (self._w,), float(loss), (grad,), _read_only(y_pred))
+
+    def predict(self, x: float) -> float:
+        """The notebook's `forward(5)`: Python arithmetic on the float64 w."""
+        return self._w * x
+
+
+class AutogradTrainer:
+    """f = w*x with a scalar float32 tensor w, `l.backward()`, update under no_grad, zero_()."""
+
+    kind = "autograd"
+    param_names = ("w",)
+
+    def __init__(self, config: RunConfig) -> None:
+        import torch
+
+        self._torch = torch
+        self.lr = config.lr
+        self.epoch = 0
+        self._x = torch.tensor(config.x, dtype=torch.float32)
+        self._y = torch.tensor(config.y, dtype=torch.float32)
+        self._w = torch.tensor(float(config.w0 or 0.0), dtype=torch.float32, requires_grad=True)
+        self._w_value = self._w.item()
+
+    def params(self) -> tuple[float, ...]:
+        return (self._w_value,)
+
+    def forward(self, w: float) -> np.ndarray:
+        return np.float32(w) * self._x.numpy()
+
+    def step(self) -> StepRecord:
+        w = self._w
+        y_pred = w * self._x
+        loss = ((y_pred - self._y) ** 2).mean()
+        loss.backward()
+        grad = w.grad
+        grad_value = grad.item()
+        with self._torch.no_grad():
+            w -= self.lr * grad
+        grad.zero_()
+        before = self._w_value
+        self._w_value = w.item()
+        self.epoch += 1
+        return StepRecord(self.epoch, (before,), (self._w_value,), loss.item(), (grad_value,),
+                          _read_only(y_pred.detach().numpy()))
+
+    def predict(self, x: float) -> float:
+        with self._torch.no_grad():
+            return (self._w * x).item()
+
+
+class NNTrainer:
+    """nn.Linear(1, 1) + nn.MSELoss + torch.optim.SGD, the notebook's third cell."""
+
+    kind = "nn"
+    param_names = ("w", "b")
+
+    def __init__(self, config: RunConfig) -> None:
+        import torch
+        from torch import nn
+
+        self._torch = torch
+        self.lr = config.lr
+        self.epoch = 0
+        # The notebook seeds nothing; the reference lines use manual_seed(seed) right before
+        # nn.Linear is built. fork_rng keeps the caller's global random state untouched.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            self.model = nn.Linear(1, 1)
+        with torch.no_grad():
+            if config.w0 is not None:
+                self.model.weight.fill_(config.w0)
+            if config.b0 is not None:
+                self.model.bias.fill_(config.b0)
+        self._x = torch.tensor(config.x, dtype=torch.float32).reshape(-1, 1)
+        self._y = torch.tensor(config.y, dtype=torch.float32).reshape(-1, 1)
+        self._loss = nn.MSELoss()
+        self._optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr)
+        self._params = self._read_params()
+
+    def _read_params(self) -> tuple[float, float]:
+        return (self.model.weight.item(), self.model.bias.item())
+
+    def params(self) -> tuple[float, ...]:
+        return self._params
+
+    def forward(self, w: float, b: float) -> np.ndarray:
+        return np.float32(w) * self._x.numpy().reshape(-1) + np.float32(b)
+
+    def step(self) -> StepRecord:
+        y_pred = self.model(self._x)
+        loss = self._loss(self._y, y_pred)  # the notebook's argument order, kept on purpose
+        loss.backward()
+        weight, bias = self.model.weight, self.model.bias
+        grads = (weight.grad.item(), bias.grad.item())
+        self._optimizer.step()
+        self._optimizer.zero_grad()
+        before = self._params
+        self._params = self._read_params()
+        self.epoch += 1
+        return StepRecord(self.epoch, before, self._params, loss.item(), grads,
+                          _read_only(y_pred.detach().numpy().reshape(-1)))
+
+    def predict(self, x: float) -> float:
+        with self._torch.no_grad():
+            return self.model(self._torch.tensor([x], dtype=self._torch.float32)).item()

@@ -1,0 +1,40 @@
+"""The lines the notebook prints, formatted exactly as its cells format them.
+
+The three cells differ in small ways that the reference output keeps: the numpy and autograd
+epoch lines end in a space, the nn lines do not; only numpy and nn print a prediction before
+training, and nn prints its x as `X_test.item()` ("5.0") before training but as "5" after.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gdviz.core.records import StepRecord
+
+
+def format_x(x: float) -> str:
+    """x as the notebook's literal `forward(5)` shows it: 5, or 2.5."""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def before_line(trainer: str, x_test: float, prediction: float) -> str | None:
+    if trainer == "numpy":
+        return f"prediction before training: f({format_x(x_test)}){prediction:.3f}"
+    if trainer == "nn":
+        shown = float(np.float32(x_test))  # X_test.item() of a float32 tensor
+        return f"prediction before training: f({shown}){prediction:.3f}"
+    return None
+
+
+def epoch_line(trainer: str, record: StepRecord) -> str:
+    trailing = "" if trainer == "nn" else " "
+    return f"epoch {record.epoch}: w = {record.params_after[0]:.3f}, loss = {record.loss:.8f}{trailing}"
+
+
+def after_line(x_test: float, prediction: float) -> str:
+    return f"prediction after training: f({format_x(x_test)}){prediction:.3f}"
+
+
+def is_logged(epoch: int, log_every: int) -> bool:
+    """The notebook's `if epoch % log_every == 0` on its 0-based loop counter."""
+    return (epoch - 1) % log_every == 0
