@@ -73,9 +73,38 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return build_config(trainer=args.trainer, explicit=explicit, preset_name=args.preset)
 
 
+def _looks_numeric(token: str) -> bool:
+    try:
+        return all(float(part) is not None for part in token.split(","))
+    except ValueError:
+        return False
+
+
+def _attach_negative_values(argv: list[str]) -> list[str]:
+    """`--x -1,0,1` as `--x=-1,0,1`.
+
+    argparse takes only plain negative numbers such as -1 or -0.5 as values; "-1,0,1" or "-1e-3"
+    it reads as an unknown option and stops with "expected one argument".
+    """
+    fixed: list[str] = []
+    for i, token in enumerate(argv):
+        follows_option = bool(fixed) and fixed[-1] in _VALUE_OPTIONS
+        if follows_option and token.startswith("-") and _looks_numeric(token):
+            fixed[-1] = f"{fixed[-1]}={token}"
+        else:
+            fixed.append(token)
+        if token == "--":
+            return fixed + argv[i + 1 :]
+    return fixed
+
+
+_VALUE_OPTIONS = frozenset({"--lr", "--x", "--y", "--x-test", "--w0", "--b0", "--seed",
+                            "--epochs", "--log-every"})
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+    argv = _attach_negative_values(sys.argv[1:] if argv is None else list(argv))
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["gui", *argv]
     parser = make_parser()
     args = parser.parse_args(argv)
@@ -115,13 +144,14 @@ def run_headless(config: RunConfig, as_json: bool = False) -> int:
     if as_json:
         def emit(record: StepRecord) -> None:
             row: dict[str, Any] = {"epoch": record.epoch, "loss": _json_number(record.loss)}
-            for name, value in zip(names, record.params_after):
+            for name, value in zip(names, record.params_after, strict=True):
                 row[name] = _json_number(value)
-            for name, value in zip(names, record.grads):
+            for name, value in zip(names, record.grads, strict=True):
                 row[f"grad_{name}"] = _json_number(value)
             out.write(json.dumps(row) + "\n")
     else:
-        before = transcript.before_line(config.trainer, config.x_test, trainer.predict(config.x_test))
+        before = transcript.before_line(config.trainer, config.x_test,
+                                        trainer.predict(config.x_test))
         if before is not None:
             out.write(before + "\n")
         log_every = config.log_every
@@ -133,7 +163,7 @@ def run_headless(config: RunConfig, as_json: bool = False) -> int:
     outcome = train(trainer, config.epochs, on_record=emit)
     if outcome.diverged_at is not None:
         out.flush()
-        params = ", ".join(f"{n} = {v:.6g}" for n, v in zip(names, trainer.params()))
+        params = ", ".join(f"{n} = {v:.6g}" for n, v in zip(names, trainer.params(), strict=True))
         print(f"gdviz run: diverged at epoch {outcome.diverged_at} ({params}): the learning rate "
               f"{config.lr:g} is too large for this data", file=sys.stderr)
         if as_json:

@@ -189,7 +189,8 @@ def _validated(values: dict[str, Any]) -> RunConfig:
         raise ConfigError(f"--seed must be between 0 and 2**63-1, got {seed}")
     gradient = values.get("gradient")
     if gradient is not None and gradient not in GRADIENT_MODES:
-        raise ConfigError(f"--gradient must be one of {', '.join(GRADIENT_MODES)}, got {gradient!r}")
+        choices = ", ".join(GRADIENT_MODES)
+        raise ConfigError(f"--gradient must be one of {choices}, got {gradient!r}")
 
     w0 = values.get("w0")
     b0 = values.get("b0")

@@ -2,7 +2,7 @@
 
 A list of records would cost hundreds of bytes an epoch; here an epoch of the w-only trainers
 costs 24 bytes (loss, w, grad_w as float64) and of nn 40, so a million epochs stay far below
-100 MB even right after a doubling.
+100 MB even while a doubling copies the buffers.
 """
 
 from __future__ import annotations
@@ -19,35 +19,47 @@ class History:
         self.param_names = param_names
         self.initial_params = tuple(float(p) for p in initial_params)
         self.column_names = ("loss", *param_names, *(f"grad_{p}" for p in param_names))
-        self._buffer = np.empty((len(self.column_names), _INITIAL_CAPACITY), dtype=np.float64)
+        # One 1-D buffer per column rather than one 2-D block: growing them one at a time keeps
+        # the transient peak at 2.2x the data instead of 3x (nn, 1M epochs: 46 MB, not 63 MB).
+        self._columns = [np.empty(_INITIAL_CAPACITY, dtype=np.float64) for _ in self.column_names]
+        self._capacity = _INITIAL_CAPACITY
         self._size = 0
 
     def __len__(self) -> int:
         return self._size
 
     @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
     def nbytes(self) -> int:
-        return self._buffer.nbytes
+        return sum(column.nbytes for column in self._columns)
 
     def append(self, record: StepRecord) -> None:
         size = self._size
-        if size == self._buffer.shape[1]:
+        if size == self._capacity:
             self._grow()
-        column = self._buffer[:, size]
-        column[0] = record.loss
-        n = len(record.params_after)
-        column[1 : 1 + n] = record.params_after
-        column[1 + n :] = record.grads
+        # strict: a record of the wrong trainer raises (before _size moves, so nothing shows).
+        for column, value in zip(self._columns, (record.loss, *record.params_after, *record.grads),
+                                 strict=True):
+            column[size] = value
         self._size = size + 1
 
     def _grow(self) -> None:
-        bigger = np.empty((self._buffer.shape[0], 2 * self._buffer.shape[1]), dtype=np.float64)
-        bigger[:, : self._size] = self._buffer[:, : self._size]
-        self._buffer = bigger
+        capacity = 2 * self._capacity
+        for i in range(len(self._columns)):
+            bigger = np.empty(capacity, dtype=np.float64)
+            bigger[: self._size] = self._columns[i][: self._size]
+            self._columns[i] = bigger  # frees the old column before the next one is allocated
+        self._capacity = capacity
 
     def column(self, name: str, stop: int | None = None) -> np.ndarray:
-        """Epochs 1..stop (all by default) of one column, as a read-only view."""
-        view = self._buffer[self.column_names.index(name), : self._size if stop is None else stop]
+        """Epochs 1..stop (all by default) of one column, as a read-only view.
+
+        `stop` is clipped to the epochs recorded: the buffer beyond them is uninitialized.
+        """
+        view = self._columns[self.column_names.index(name)][: self._size][:stop]
         view.flags.writeable = False
         return view
 
@@ -59,11 +71,15 @@ class History:
 
     def params_at(self, epoch: int) -> tuple[float, ...]:
         """Parameter values after `epoch` updates (epoch 0 = the initial values)."""
+        if not 0 <= epoch <= self._size:
+            raise IndexError(f"epoch {epoch} is outside 0..{self._size}")
         if epoch == 0:
             return self.initial_params
         return tuple(float(self.column(p)[epoch - 1]) for p in self.param_names)
 
     def row(self, epoch: int) -> dict[str, float]:
         """All columns of a 1-based epoch, by name."""
-        return {name: float(value) for name, value in zip(self.column_names,
-                                                          self._buffer[:, epoch - 1])}
+        if not 1 <= epoch <= self._size:
+            raise IndexError(f"epoch {epoch} is outside 1..{self._size}")
+        return {name: float(column[epoch - 1])
+                for name, column in zip(self.column_names, self._columns, strict=True)}

@@ -33,7 +33,7 @@ class SufficientStats:
 
 @dataclass(frozen=True)
 class LossLandscape:
-    """The loss of f = w*x (with_bias False) or f = w*x + b (with_bias True) over parameter space."""
+    """The loss of f = w*x (with_bias False) or f = w*x + b (with_bias True) over (w[, b])."""
 
     stats: SufficientStats
     with_bias: bool

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,8 +12,33 @@ from gdviz.core.history import History
 from gdviz.core.records import StepRecord
 from gdviz.core.trainers import Trainer
 
-# A diverging run overflows float32 on purpose; that is reported as divergence, not as warnings.
-quiet_overflow = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+class _QuietOverflow:
+    """`with quiet_overflow:` silences float overflow warnings inside the block.
+
+    A diverging run overflows float32 on purpose; that is reported as divergence, not as
+    warnings. Under NumPy 2 an `np.errstate` object can be entered only once, so a module-level
+    instance broke every train() after the first; this makes a fresh one per `with`, kept on a
+    per-thread stack so nesting and the worker thread are safe.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __call__(self) -> np.errstate:
+        return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+    def __enter__(self) -> _QuietOverflow:
+        state = self()
+        state.__enter__()
+        self._local.__dict__.setdefault("stack", []).append(state)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._local.stack.pop().__exit__(*exc_info)
+
+
+quiet_overflow = _QuietOverflow()
 
 
 @dataclass(frozen=True)

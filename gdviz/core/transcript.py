@@ -28,7 +28,8 @@ def before_line(trainer: str, x_test: float, prediction: float) -> str | None:
 
 def epoch_line(trainer: str, record: StepRecord) -> str:
     trailing = "" if trainer == "nn" else " "
-    return f"epoch {record.epoch}: w = {record.params_after[0]:.3f}, loss = {record.loss:.8f}{trailing}"
+    w = record.params_after[0]
+    return f"epoch {record.epoch}: w = {w:.3f}, loss = {record.loss:.8f}{trailing}"
 
 
 def after_line(x_test: float, prediction: float) -> str:
