@@ -61,7 +61,7 @@ def train(
     step = trainer.step
     append = history.append if history is not None else None
     done = 0
-    with quiet_overflow:
+    with quiet_overflow():
         for _ in range(epochs):
             record = step()
             done += 1
