@@ -27,9 +27,13 @@ def before_line(trainer: str, x_test: float, prediction: float) -> str | None:
 
 
 def epoch_line(trainer: str, record: StepRecord) -> str:
+    return format_epoch(trainer, record.epoch, record.params_after[0], record.loss)
+
+
+def format_epoch(trainer: str, epoch: int, w_after: float, loss: float) -> str:
+    """The epoch line from its numbers (the window rebuilds it from the History)."""
     trailing = "" if trainer == "nn" else " "
-    w = record.params_after[0]
-    return f"epoch {record.epoch}: w = {w:.3f}, loss = {record.loss:.8f}{trailing}"
+    return f"epoch {epoch}: w = {w_after:.3f}, loss = {loss:.8f}{trailing}"
 
 
 def after_line(x_test: float, prediction: float) -> str:

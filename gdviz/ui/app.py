@@ -1,0 +1,28 @@
+"""Starting the window: the QApplication, the projector-sized style, the main window."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from gdviz.core.config import RunConfig
+from gdviz.core.resources import resource_path
+
+
+def make_application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("gdviz")
+    style = resource_path("style.qss")
+    if style.is_file():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    return app
+
+
+def run_app(config: RunConfig | None = None) -> int:
+    app = make_application()
+    from gdviz.ui.main_window import MainWindow
+
+    window = MainWindow(config)
+    window.show()
+    return app.exec()

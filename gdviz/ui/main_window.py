@@ -1,0 +1,321 @@
+"""The main window: controls on the left, four live plots in the middle, the step written out
+and the notebook's log on the right, transport controls and a timeline on top."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QGridLayout,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gdviz.core.config import TRAINER_TITLES, ConfigError, RunConfig, build_config
+from gdviz.core.resources import resource_path
+from gdviz.ui.panels import (
+    DEFAULT_SPEED_INDEX,
+    SPEEDS,
+    ControlsPanel,
+    DatasetEditor,
+    LogPanel,
+    StepPanel,
+    number,
+)
+from gdviz.ui.plots import FitPlot, LossPlot, SurfacePlot, WeightsPlot
+from gdviz.ui.run_model import RunModel
+from gdviz.ui.style import configure_pyqtgraph
+
+STATE_TEXT = {"loading": "loading…", "ready": "ready", "playing": "playing", "paused": "paused",
+              "finished": "finished", "diverged": "diverged"}
+
+
+def icon(name: str) -> QIcon:
+    return QIcon(str(resource_path("icons", f"{name}.svg")))
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, config: RunConfig | None = None) -> None:
+        super().__init__()
+        configure_pyqtgraph()
+        config = config or build_config("numpy")
+        self.model = RunModel(config, self)
+        self.setWindowIcon(icon("gdviz"))
+        self.resize(1560, 940)
+
+        self._make_actions()
+        self._make_toolbar()
+        self._make_side_panels(config)
+        self._make_central()
+        self._make_status_bar()
+        self._make_menus()
+
+        self.model.run_reset.connect(self._on_model_run_reset)
+        self.model.updated.connect(self._on_model_updated)
+        self.model.state_changed.connect(self._on_model_state_changed)
+        self.model.message.connect(self._on_model_message)
+        self._on_model_run_reset()
+        self._on_model_state_changed(self.model.state)
+
+    # --- construction ----------------------------------------------------------------------------
+
+    def _action(self, name: str, text: str, icon_name: str | None, shortcut: str | QKeySequence,
+                slot: object, tip: str) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if icon_name:
+            action.setIcon(icon(icon_name))
+        action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString()})")
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work wherever the focus is in the window
+        return action
+
+    def _make_actions(self) -> None:
+        model = self.model
+        self.action_play = self._action("actionPlay", "Play", "play", Qt.Key.Key_Space,
+                                        self._on_play_triggered, "Play / pause")
+        self.action_play.setCheckable(True)
+        self.action_step = self._action("actionStep", "Step", "step", Qt.Key.Key_Right,
+                                        model.step, "One epoch forward")
+        self.action_step_back = self._action("actionStepBack", "Step back", "step-back",
+                                             Qt.Key.Key_Left, model.step_back, "One epoch back")
+        self.action_reset = self._action("actionReset", "Reset", "reset", Qt.Key.Key_Home,
+                                         model.reset, "Back to epoch 0")
+        self.action_run_to_end = self._action("actionRunToEnd", "Run to end", "run-to-end",
+                                              Qt.Key.Key_End, model.run_to_end,
+                                              "Train to the epoch limit")
+        self.action_quit = self._action("actionQuit", "Quit", None, QKeySequence.StandardKey.Quit,
+                                        self.close, "Quit")
+        self.action_quit.setShortcut(QKeySequence("Ctrl+Q"))
+        self.action_import = QAction("Import CSV…", self, objectName="actionImportCsv")
+
+    def _make_toolbar(self) -> None:
+        bar = self.addToolBar("Transport")
+        bar.setObjectName("transportToolBar")
+        bar.setMovable(False)
+        bar.setIconSize(bar.iconSize() * 1.6)
+        for action in (self.action_reset, self.action_step_back, self.action_play,
+                       self.action_step, self.action_run_to_end):
+            bar.addAction(action)
+        bar.addSeparator()
+        self.speed_combo = QComboBox(objectName="speedCombo")
+        for text, speed in SPEEDS:
+            self.speed_combo.addItem(text, speed)
+        self.speed_combo.setCurrentIndex(DEFAULT_SPEED_INDEX)
+        self.speed_combo.setToolTip("Playing speed")
+        self.speed_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.speed_combo.currentIndexChanged.connect(self._on_speed_combo_changed)
+        self.model.set_speed(self.speed_combo.currentData())
+        bar.addWidget(self.speed_combo)
+        bar.addSeparator()
+        self.timeline_slider = QSlider(Qt.Orientation.Horizontal, objectName="timelineSlider")
+        self.timeline_slider.setMinimumWidth(300)
+        self.timeline_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrows belong to stepping
+        self.timeline_slider.setToolTip("Move through the recorded epochs")
+        self.timeline_slider.valueChanged.connect(self._on_timeline_slider_changed)
+        bar.addWidget(self.timeline_slider)
+        self.epoch_label = QLabel(objectName="epochLabel")
+        self.epoch_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        bar.addWidget(self.epoch_label)
+
+    def _make_side_panels(self, config: RunConfig) -> None:
+        self.controls = ControlsPanel(config)
+        self.controls.config_edited.connect(self._on_controls_config_edited)
+        self.controls.invalid.connect(self._on_model_message)
+        self.data_editor = DatasetEditor()
+        self.data_editor.data_edited.connect(self._on_data_editor_data_edited)
+        self.data_editor.preset_chosen.connect(self.apply_preset)
+        self.data_editor.invalid.connect(self._on_model_message)
+        self.action_import.triggered.connect(self.data_editor.import_button.click)
+        column = QWidget()
+        layout = QVBoxLayout(column)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.data_editor, stretch=1)
+        scroll = QScrollArea()
+        scroll.setWidget(column)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(340)
+        dock = QDockWidget("Settings", self, objectName="settingsDock")
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        dock.setWidget(scroll)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.settings_dock = dock
+
+    def _make_central(self) -> None:
+        model = self.model
+        self.surface_plot = SurfacePlot(model)
+        self.loss_plot = LossPlot(model)
+        self.weights_plot = WeightsPlot(model)
+        self.fit_plot = FitPlot(model)
+        plots = QWidget(objectName="plotsArea")
+        grid = QGridLayout(plots)
+        grid.setContentsMargins(2, 2, 2, 2)
+        grid.addWidget(self.surface_plot, 0, 0)
+        grid.addWidget(self.loss_plot, 0, 1)
+        grid.addWidget(self.weights_plot, 1, 0)
+        grid.addWidget(self.fit_plot, 1, 1)
+        plots.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.plots_area = plots
+
+        self.step_panel = StepPanel(model)
+        self.log_panel = LogPanel(model)
+        side = QSplitter(Qt.Orientation.Vertical)
+        side.addWidget(self.step_panel)
+        side.addWidget(self.log_panel)
+        side.setSizes([560, 300])
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(plots)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([880, 430])
+        self.setCentralWidget(splitter)
+
+    def _make_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_labels = {name: QLabel(objectName=f"status{name.title()}Label")
+                              for name in ("trainer", "epoch", "loss", "params", "state")}
+        for label in self.status_labels.values():
+            bar.addPermanentWidget(label)
+
+    def _make_menus(self) -> None:
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        file_menu.addAction(self.action_import)
+        file_menu.addSeparator()
+        file_menu.addAction(self.action_quit)
+        run_menu = menus.addMenu("&Run")
+        for action in (self.action_play, self.action_step, self.action_step_back,
+                       self.action_reset, self.action_run_to_end):
+            run_menu.addAction(action)
+        view_menu = menus.addMenu("&View")
+        view_menu.addAction(self.settings_dock.toggleViewAction())
+        log_action = QAction("Log-scale loss", self, objectName="actionLogScale", checkable=True)
+        log_action.toggled.connect(self.loss_plot.log_check.setChecked)
+        self.loss_plot.log_check.toggled.connect(log_action.setChecked)
+        view_menu.addAction(log_action)
+
+    # --- user actions ----------------------------------------------------------------------------
+
+    def showEvent(self, event) -> None:  # Qt override
+        super().showEvent(event)
+        self.plots_area.setFocus()  # so Space and the arrows drive the run from the start
+
+    @Slot()
+    def _on_play_triggered(self) -> None:
+        self.model.toggle_play()
+        self._on_model_state_changed(self.model.state)
+
+    @Slot(int)
+    def _on_speed_combo_changed(self, _index: int) -> None:
+        self.model.set_speed(self.speed_combo.currentData())
+
+    @Slot(int)
+    def _on_timeline_slider_changed(self, value: int) -> None:
+        if value != self.model.cursor:
+            self.model.seek(value)
+
+    @Slot(object)
+    def _on_controls_config_edited(self, config: RunConfig) -> None:
+        self.model.set_config(config)
+
+    @Slot(tuple, tuple)
+    def _on_data_editor_data_edited(self, x: tuple[float, ...], y: tuple[float, ...]) -> None:
+        try:
+            config = self.model.config.replace(x=x, y=y)
+        except ConfigError as error:
+            self._on_model_message(f"{error}; the run keeps the last valid data")
+            return
+        self.model.set_config(config)
+
+    @Slot(str)
+    def apply_preset(self, name: str) -> None:
+        try:
+            config = build_config(preset_name=name)
+        except ConfigError as error:
+            self._on_model_message(str(error))
+            return
+        self.model.set_config(config)
+        self._on_model_message(f"Preset {name}")
+
+    # --- from the model --------------------------------------------------------------------------
+
+    @Slot()
+    def _on_model_run_reset(self) -> None:
+        config = self.model.config
+        self.setWindowTitle(f"gdviz — {TRAINER_TITLES[config.trainer]}")
+        self.controls.set_config(config, self.model.critical_lr())
+        self.data_editor.set_points(config.x, config.y)
+        self.surface_plot.rebuild()
+        self.loss_plot.rebuild()
+        self.weights_plot.rebuild()
+        self.fit_plot.rebuild()
+        self.log_panel.rebuild()
+        self._on_model_updated()
+
+    @Slot()
+    def _on_model_updated(self) -> None:
+        model = self.model
+        self.surface_plot.refresh()
+        self.loss_plot.refresh()
+        self.weights_plot.refresh()
+        self.fit_plot.refresh()
+        self.step_panel.refresh()
+        self.log_panel.refresh()
+        slider = self.timeline_slider
+        slider.blockSignals(True)
+        slider.setRange(0, model.epochs_recorded)
+        slider.setValue(model.cursor)
+        slider.blockSignals(False)
+        self.epoch_label.setText(f"Epoch {model.cursor} / {model.config.epochs}")
+        self._update_status()
+
+    @Slot(str)
+    def _on_model_state_changed(self, state: str) -> None:
+        self.action_play.blockSignals(True)
+        self.action_play.setChecked(state == "playing")
+        self.action_play.setIcon(icon("pause" if state == "playing" else "play"))
+        self.action_play.setText("Pause" if state == "playing" else "Play")
+        self.action_play.blockSignals(False)
+        self._update_status()
+
+    @Slot(str)
+    def _on_model_message(self, text: str) -> None:
+        if text:
+            self.statusBar().showMessage(text, 0 if "iverge" in text else 8000)
+        else:
+            self.statusBar().clearMessage()
+
+    def _update_status(self) -> None:
+        model = self.model
+        labels = self.status_labels
+        labels["trainer"].setText(TRAINER_TITLES[model.config.trainer])
+        labels["epoch"].setText(f"epoch {model.cursor} / {model.config.epochs}")
+        history = model.history
+        if history is not None and model.cursor >= 1:
+            labels["loss"].setText(f"loss {history.row(model.cursor)['loss']:.8f}")
+        else:
+            labels["loss"].setText("loss –")
+        if history is not None:
+            params = history.params_at(model.cursor)
+            labels["params"].setText("  ".join(
+                f"{name} = {number(value) if math.isfinite(value) else value}"
+                for name, value in zip(history.param_names, params, strict=True)))
+        labels["state"].setText(STATE_TEXT[model.state])
+        color = {"diverged": "#D55E00", "playing": "#009E73", "finished": "#0072B2"}
+        labels["state"].setStyleSheet(f"color: {color.get(model.state, '#222222')}")
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
+        self.model.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,35 @@
+"""Colours, pens and fonts chosen to read from the back of a lecture hall."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPen
+
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+COLORS = {
+    "surface": "#555555",
+    "path": "#E69F00",
+    "current": "#D55E00",
+    "start": "#000000",
+    "optimum": "#009E73",
+    "loss": "#0072B2",
+    "w": "#0072B2",
+    "b": "#CC79A7",
+    "fit": "#0072B2",
+    "data": "#000000",
+    "cursor": "#D55E00",
+    "text": "#222222",
+}
+
+BASE_POINT_SIZE = 12
+
+
+def pen(color: str, width: float, dashed: bool = False) -> QPen:
+    style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
+    return pg.mkPen(COLORS.get(color, color), width=width, style=style)
+
+
+def configure_pyqtgraph() -> None:
+    """White background, dark ink: projectors wash out dark themes."""
+    pg.setConfigOptions(background="w", foreground="#222222", antialias=True)
