@@ -418,21 +418,23 @@ def step_html(model: RunModel) -> str:
     lines = [f"<b>Epoch {epoch} of {config.epochs}</b>",
              "<b>Forward</b>",
              f"  {forward}",
-             f"       = {vector(y_pred)}",
+             f"  = {vector(y_pred)}",
              "<b>Loss</b>",
-             f"  L = mean((y_pred − y)²) = {row['loss']:.8f}",
+             "  L = mean((y_pred − y)²)",
+             f"    = {row['loss']:.8f}",
              "<b>Gradient</b>"]
     if config.trainer == "numpy" and config.gradient != "mean":
-        lines.append("  dL/dw = dot(2x, y_pred − y)   (notebook: N × the MSE gradient)")
+        lines.append("  dot(2x, y_pred − y)")
+        lines.append("  (the notebook's: N × the MSE gradient)")
     elif config.trainer == "numpy":
-        lines.append("  dL/dw = dot(2x, y_pred − y) / N")
+        lines.append("  dot(2x, y_pred − y) / N")
     elif config.trainer == "autograd":
         lines.append("  l.backward() → w.grad")
     else:
         lines.append("  l.backward() → weight.grad, bias.grad")
     for name in names:
         lines.append(f"  dL/d{name} = {number(row['grad_' + name])}")
-    lines.append("<b>Update</b>  (θ ← θ − lr × gradient)")
+    lines.append("<b>Update</b>  θ ← θ − lr × dL/dθ")
     for index, name in enumerate(names):
         lines.append(f"  {name} ← {number(before[index])} − {config.lr:g} × "
                      f"{signed(row['grad_' + name])} = {number(after[index])}")

@@ -295,6 +295,10 @@ class WeightsPlot(EpochPlot):
 
     def rebuild(self) -> None:
         has_bias = self.model.config.has_bias
+        legend = self.getPlotItem().legend
+        legend.clear()
+        for name in self.model.config.param_names:
+            legend.addItem(self.curves[name], name)
         self.curves["b"].setVisible(has_bias)
         self.optimum_lines["b"].setVisible(has_bias)
         for name, value in zip(("w", "b"), self.model.landscape.optimum, strict=False):
@@ -329,11 +333,10 @@ class FitPlot(pg.PlotWidget):
         self.getPlotItem().addLegend(offset=(10, 10), labelTextSize="12pt")
         self.best = self.plot(pen=pen("optimum", 2, dashed=True), name="least squares")
         self.line = self.plot(pen=pen("fit", 3.5), name="model f(x)")
-        self.points = pg.ScatterPlotItem(size=14, brush=COLORS["data"], pen=pg.mkPen("w"),
-                                         name="data")
+        self.points = pg.ScatterPlotItem(size=14, brush=COLORS["data"], pen=pg.mkPen("w"))
         self.prediction = pg.ScatterPlotItem(symbol="d", size=22, brush=COLORS["current"],
                                              pen=pg.mkPen("w", width=2))
-        self.label = pg.TextItem(anchor=(0, 1.1), color=COLORS["text"])
+        self.label = pg.TextItem(anchor=(1.05, 1.1), color=COLORS["text"])
         self.label.setFont(pg.QtGui.QFont("DejaVu Sans", 14))
         for item in (self.points, self.prediction, self.label):
             self.addItem(item)
