@@ -144,7 +144,7 @@ class MainWindow(QMainWindow):
         scroll = QScrollArea()
         scroll.setWidget(column)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(330)
+        scroll.setMinimumWidth(300)
         dock = QDockWidget("Settings", self, objectName="settingsDock")
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
@@ -165,6 +165,8 @@ class MainWindow(QMainWindow):
         grid.addWidget(self.loss_plot, 0, 1)
         grid.addWidget(self.weights_plot, 1, 0)
         grid.addWidget(self.fit_plot, 1, 1)
+        for plot in (self.surface_plot, self.loss_plot, self.weights_plot, self.fit_plot):
+            plot.setMinimumSize(220, 180)
         plots.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.plots_area = plots
 
@@ -179,7 +181,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([800, 470])
+        splitter.setSizes([900, 380])
         self.setCentralWidget(splitter)
 
     def _make_status_bar(self) -> None:

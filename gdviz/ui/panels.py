@@ -388,7 +388,7 @@ class StepPanel(QTextEdit):
     def __init__(self, model: RunModel) -> None:
         super().__init__(objectName="stepPanel", readOnly=True)
         self.model = model
-        self.setFont(QFont("DejaVu Sans Mono", 13))
+        self.setFont(QFont("DejaVu Sans Mono", 12))
 
     def refresh(self) -> None:
         self.setHtml(step_html(self.model))
@@ -439,7 +439,7 @@ def step_html(model: RunModel) -> str:
         lines.append(f"  {name} ← {number(before[index])} − {config.lr:g} × "
                      f"{signed(row['grad_' + name])} = {number(after[index])}")
     body = "<br>".join(line.replace("  ", "&nbsp;&nbsp;") for line in lines)
-    return title + f"<p style='white-space:pre'>{body}</p>"
+    return title + f"<p>{body}</p>"
 
 
 class LogPanel(QPlainTextEdit):
@@ -450,7 +450,7 @@ class LogPanel(QPlainTextEdit):
     def __init__(self, model: RunModel) -> None:
         super().__init__(objectName="logPanel", readOnly=True)
         self.model = model
-        self.setFont(QFont("DejaVu Sans Mono", 12))
+        self.setFont(QFont("DejaVu Sans Mono", 11))
         self.setMaximumBlockCount(self.MAX_LINES)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self._shown_until = -1

@@ -77,7 +77,8 @@ class SurfacePlot(pg.PlotWidget):
         for item in (self.image, self.curve, self.path, self.optimum, self.start, self.current):
             self.addItem(item)
         self.current.setZValue(10)
-        self.getPlotItem().addLegend(offset=(-10, 10), labelTextSize="12pt")
+        self.getPlotItem().addLegend(offset=(-10, 10), labelTextSize="12pt",
+                                     brush=(255, 255, 255, 200))
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -94,13 +95,17 @@ class SurfacePlot(pg.PlotWidget):
             self.removeItem(iso)
         self.contours = []
         if config.has_bias:
-            _style_plot(plot, "Loss surface L(w, b), log colour scale", "w (weight)", "b (bias)")
+            # A legend would hide part of the path somewhere on a heatmap: say it in the title.
+            _style_plot(plot, "Loss L(w, b): ■ start, ● now, ★ optimum", "w (weight)",
+                        "b (bias)")
+            legend.setVisible(False)
         else:
             _style_plot(plot, "Loss surface L(w)", "w", "loss")
+            legend.setVisible(True)
             legend.addItem(self.curve, "L(w)")
-        legend.addItem(self.path, "path of w" if not config.has_bias else "path of (w, b)")
-        legend.addItem(self.current, "current epoch")
-        legend.addItem(self.optimum, "optimum")
+            legend.addItem(self.path, "path of w")
+            legend.addItem(self.current, "current epoch")
+            legend.addItem(self.optimum, "optimum")
         self.path.setData([], [])
         self.current.setData([], [])
         self.start.setData([], [])
@@ -330,13 +335,13 @@ class FitPlot(pg.PlotWidget):
         self.setObjectName("fitPlot")
         self.model = model
         _style_plot(self.getPlotItem(), "Data and fit", "x", "y")
-        self.getPlotItem().addLegend(offset=(10, 10), labelTextSize="12pt")
+        self.getPlotItem().addLegend(offset=(-10, -10), labelTextSize="12pt")
         self.best = self.plot(pen=pen("optimum", 2, dashed=True), name="least squares")
         self.line = self.plot(pen=pen("fit", 3.5), name="model f(x)")
         self.points = pg.ScatterPlotItem(size=14, brush=COLORS["data"], pen=pg.mkPen("w"))
         self.prediction = pg.ScatterPlotItem(symbol="d", size=22, brush=COLORS["current"],
                                              pen=pg.mkPen("w", width=2))
-        self.label = pg.TextItem(anchor=(1.05, 1.1), color=COLORS["text"])
+        self.label = pg.TextItem(anchor=(-0.05, 1.1), color=COLORS["text"])
         self.label.setFont(pg.QtGui.QFont("DejaVu Sans", 14))
         for item in (self.points, self.prediction, self.label):
             self.addItem(item)
@@ -348,7 +353,7 @@ class FitPlot(pg.PlotWidget):
         x, y = data_arrays(config)
         self.points.setData(x, y)
         low, high = padded_range(np.append(x, [config.x_test, 0.0]), fraction=0.08, min_span=1.0)
-        self._x_span = (low, high)
+        self._x_span = (low, high + 0.3 * (high - low))  # room for the f(x_test) label
         span = np.array(self._x_span)
         optimum = self.model.landscape.optimum
         b = optimum[1] if len(optimum) > 1 else 0.0
