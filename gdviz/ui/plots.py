@@ -51,6 +51,8 @@ def _style_plot(plot: pg.PlotItem, title: str, x_label: str, y_label: str) -> No
     plot.setLabel("left", y_label)
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMenuEnabled(False)
+    for side in ("left", "bottom"):
+        plot.getAxis(side).enableAutoSIPrefix(False)  # "(x0.001)" on an axis confuses students
 
 
 class SurfacePlot(pg.PlotWidget):
@@ -95,9 +97,9 @@ class SurfacePlot(pg.PlotWidget):
             self.removeItem(iso)
         self.contours = []
         if config.has_bias:
-            # A legend would hide part of the path somewhere on a heatmap: say it in the title.
-            _style_plot(plot, "Loss L(w, b): ■ start, ● now, ★ optimum", "w (weight)",
-                        "b (bias)")
+            # A legend would hide part of the path somewhere on a heatmap; the markers are
+            # the same as on the L(w) plot, whose legend names them.
+            _style_plot(plot, "Loss surface L(w, b)", "w (weight)", "b (bias)")
             legend.setVisible(False)
         else:
             _style_plot(plot, "Loss surface L(w)", "w", "loss")
@@ -291,7 +293,7 @@ class WeightsPlot(EpochPlot):
         self.optimum_lines = {
             name: pg.InfiniteLine(angle=0, pen=pen(name, 2, dashed=True),
                                   label=f"{name}* = {{value:.3f}}",
-                                  labelOpts={"position": 0.92, "color": COLORS[name]})
+                                  labelOpts={"position": 0.12, "color": COLORS[name]})
             for name in ("w", "b")
         }
         for line in self.optimum_lines.values():
