@@ -52,7 +52,9 @@ def _style_plot(plot: pg.PlotItem, title: str, x_label: str, y_label: str) -> No
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMenuEnabled(False)
     for side in ("left", "bottom"):
-        plot.getAxis(side).enableAutoSIPrefix(False)  # "(x0.001)" on an axis confuses students
+        # Never rescale tick values ("(x0.001)" confuses students). pyqtgraph 0.14's
+        # enableAutoSIPrefix(False) hides the prefix but keeps scaling the ticks: wrong numbers.
+        plot.getAxis(side).setSIPrefixEnableRanges(())
 
 
 class SurfacePlot(pg.PlotWidget):
