@@ -345,7 +345,8 @@ class FitPlot(pg.PlotWidget):
         self.points = pg.ScatterPlotItem(size=14, brush=COLORS["data"], pen=pg.mkPen("w"))
         self.prediction = pg.ScatterPlotItem(symbol="d", size=22, brush=COLORS["current"],
                                              pen=pg.mkPen("w", width=2))
-        self.label = pg.TextItem(anchor=(-0.05, 1.1), color=COLORS["text"])
+        # Above and left of the point: clear of the line, inside the view.
+        self.label = pg.TextItem(anchor=(1.05, 1.2), color=COLORS["text"])
         self.label.setFont(pg.QtGui.QFont("DejaVu Sans", 14))
         for item in (self.points, self.prediction, self.label):
             self.addItem(item)
@@ -357,7 +358,7 @@ class FitPlot(pg.PlotWidget):
         x, y = data_arrays(config)
         self.points.setData(x, y)
         low, high = padded_range(np.append(x, [config.x_test, 0.0]), fraction=0.08, min_span=1.0)
-        self._x_span = (low, high + 0.3 * (high - low))  # room for the f(x_test) label
+        self._x_span = (low, high)
         span = np.array(self._x_span)
         optimum = self.model.landscape.optimum
         b = optimum[1] if len(optimum) > 1 else 0.0
