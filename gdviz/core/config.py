@@ -79,8 +79,9 @@ class RunConfig:
         trainer = values.pop("trainer")
         preset = values.pop("preset")
         if trainer != self.trainer:
-            # Values that only make sense for the old trainer give way to the new one's defaults.
-            for key in ("gradient", "b0", "w0"):
+            # The new trainer starts as its notebook cell does (its epochs, log interval and
+            # start values); the data and the learning rate stay.
+            for key in ("gradient", "b0", "w0", "epochs", "log_every"):
                 if key not in changes:
                     values.pop(key)
         return build_config(trainer=trainer, explicit=values, preset_name=None, keep_preset=preset)

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -275,6 +275,9 @@ class DatasetEditor(QGroupBox):
 
     def points(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
         """The table's numbers, or None (with the bad cells marked) if any cell is not one."""
+        # Colouring cells fires itemChanged: without the blocker this re-enters _emit_points and
+        # a nested reset replaces the items this loop is still reading.
+        blocker = QSignalBlocker(self.table)  # noqa: F841 (unblocks when it goes out of scope)
         columns: list[list[float]] = [[], []]
         bad = []
         for row in range(self.table.rowCount()):
@@ -474,8 +477,8 @@ class LogPanel(QPlainTextEdit):
         # Lines for a million epochs would swamp the panel: keep the last MAX_LINES.
         start = max(self._shown_until + 1, 1, cursor - self.MAX_LINES * model.config.log_every)
         lines = list(model.iter_log_lines(start, cursor)) if cursor >= start else []
-        if self._shown_until < 0 and model.before_line and start > 1:
-            lines.insert(0, model.before_line)
+        if self._shown_until < 0 and model.before_line:
+            lines.insert(0, model.before_line)  # the notebook prints it before epoch 1
         if lines:
             self.appendPlainText("\n".join(lines))
         self._shown_until = max(self._shown_until, cursor)

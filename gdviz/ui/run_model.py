@@ -74,14 +74,14 @@ class RunModel(QObject):
 
     def log_lines(self, stop: int | None = None) -> list[str]:
         """The notebook's printed lines for epochs 1..stop of this run."""
-        return list(self.iter_log_lines(1, stop))
+        before = [self.before_line] if self.before_line else []
+        return before + list(self.iter_log_lines(1, stop))
 
     def iter_log_lines(self, start: int, stop: int | None = None) -> Iterator[str]:
+        """The logged epoch lines of epochs start..stop (the prediction lines are separate)."""
         if self.history is None:
             return
         stop = len(self.history) if stop is None else stop
-        if start == 1 and self.before_line:
-            yield self.before_line
         loss = self.history.column("loss")
         w = self.history.column("w")
         for epoch in range(start, stop + 1):
