@@ -448,7 +448,8 @@ def step_html(model: RunModel) -> str:
 class LogPanel(QPlainTextEdit):
     """The notebook's printed lines for this run, up to the epoch under the cursor."""
 
-    MAX_LINES = 5000
+    MAX_LINES = 5000  # scrollback kept while stepping
+    JUMP_LINES = 200
 
     def __init__(self, model: RunModel) -> None:
         super().__init__(objectName="logPanel", readOnly=True)
@@ -474,8 +475,9 @@ class LogPanel(QPlainTextEdit):
             self.clear()  # the cursor went back: rewrite up to it
             self._shown_until = -1
             self._shown_after = False
-        # Lines for a million epochs would swamp the panel: keep the last MAX_LINES.
-        start = max(self._shown_until + 1, 1, cursor - self.MAX_LINES * model.config.log_every)
+        # A jump (seek, fast play) writes only about a screenful: formatting and appending
+        # thousands of lines per frame would stall the window.
+        start = max(self._shown_until + 1, 1, cursor - self.JUMP_LINES * model.config.log_every)
         lines = list(model.iter_log_lines(start, cursor)) if cursor >= start else []
         if self._shown_until < 0 and model.before_line:
             lines.insert(0, model.before_line)  # the notebook prints it before epoch 1

@@ -9,13 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QVBoxLayout, QWidget
 
+from gdviz.core.history import History
 from gdviz.core.trainers import data_arrays
 from gdviz.ui.run_model import RunModel
 from gdviz.ui.style import COLORS, pen
 
 MAX_PATH_POINTS = 4000  # the surface plot draws at most this many visited points
+RECENT_DOTS = 50
 SURFACE_GRID = 160
 CONTOUR_LEVELS = 9
 
@@ -52,6 +54,8 @@ def _style_plot(plot: pg.PlotItem, title: str, x_label: str, y_label: str) -> No
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMenuEnabled(False)
     for side in ("left", "bottom"):
+        # Axes repaint on every frame otherwise; the cache is invalidated when the range moves.
+        plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # Never rescale tick values ("(x0.001)" confuses students). pyqtgraph 0.14's
         # enableAutoSIPrefix(False) hides the prefix but keeps scaling the ticks: wrong numbers.
         plot.getAxis(side).setSIPrefixEnableRanges(())
@@ -61,7 +65,7 @@ class SurfacePlot(pg.PlotWidget):
     """L(w) with the visited points (w-only), or a heatmap of L(w, b) with contours (nn)."""
 
     def __init__(self, model: RunModel) -> None:
-        super().__init__()
+        super().__init__(enableMenu=False)
         self.setObjectName("surfacePlot")
         self.model = model
         self._extent: tuple[float, float, float, float] | None = None  # w0, w1, b0, b1 drawn
@@ -71,14 +75,17 @@ class SurfacePlot(pg.PlotWidget):
         self.image.setZValue(-20)
         self.contours: list[pg.IsocurveItem] = []
         self.curve = pg.PlotDataItem(pen=pen("surface", 3))
-        self.path = pg.PlotDataItem(pen=pen("path", 2.5), symbol="o", symbolSize=8,
-                                    symbolBrush=COLORS["path"], symbolPen=None)
+        # The path is a plain line; dots only on the latest points (thousands of symbols are
+        # slow in pyqtgraph, and the recent steps are the ones a lecture talks about).
+        self.path = pg.PlotDataItem(pen=pen("path", 2.5))
+        self.recent = pg.ScatterPlotItem(size=8, brush=COLORS["path"], pen=None)
         self.optimum = pg.ScatterPlotItem(symbol="star", size=26, brush=COLORS["optimum"],
                                           pen=pg.mkPen("w", width=1.5))
         self.start = pg.ScatterPlotItem(symbol="s", size=14, brush=COLORS["start"], pen=None)
         self.current = pg.ScatterPlotItem(symbol="o", size=22, brush=COLORS["current"],
                                           pen=pg.mkPen("w", width=2.5))
-        for item in (self.image, self.curve, self.path, self.optimum, self.start, self.current):
+        for item in (self.image, self.curve, self.path, self.recent, self.optimum, self.start,
+                     self.current):
             self.addItem(item)
         self.current.setZValue(10)
         self.getPlotItem().addLegend(offset=(-10, 10), labelTextSize="12pt",
@@ -111,6 +118,7 @@ class SurfacePlot(pg.PlotWidget):
             legend.addItem(self.current, "current epoch")
             legend.addItem(self.optimum, "optimum")
         self.path.setData([], [])
+        self.recent.setData([], [])
         self.current.setData([], [])
         self.start.setData([], [])
         self.refresh()
@@ -126,8 +134,8 @@ class SurfacePlot(pg.PlotWidget):
             path_w = path_b = np.empty(0)
         else:
             indices = decimated_indices(model.cursor + 1)
-            path_w = history.trajectory("w", model.cursor)[indices]
-            path_b = (history.trajectory("b", model.cursor)[indices] if landscape.with_bias
+            path_w = self._visited(history, "w", indices)
+            path_b = (self._visited(history, "b", indices) if landscape.with_bias
                       else np.zeros_like(path_w))
             path_w, path_b = finite_only(path_w, path_b)
             points_w = np.append(path_w, optimum[0])
@@ -136,6 +144,22 @@ class SurfacePlot(pg.PlotWidget):
             self._refresh_2d(points_w, points_b, path_w, path_b)
         else:
             self._refresh_1d(points_w, path_w)
+
+    @staticmethod
+    def _visited(history: History, name: str, indices: np.ndarray) -> np.ndarray:
+        """Parameter values at epochs `indices` (0 = start), without copying the column."""
+        values = np.empty(len(indices))
+        trained = indices > 0
+        values[trained] = history.column(name)[indices[trained] - 1]
+        values[~trained] = history.initial_params[history.param_names.index(name)]
+        return values
+
+    def _show_path(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        self.path.setData(xs, ys)
+        self.recent.setData(xs[-RECENT_DOTS:], ys[-RECENT_DOTS:])
+        if len(xs):
+            self.start.setData(xs[:1], ys[:1])
+            self.current.setData(xs[-1:], ys[-1:])
 
     def _refresh_1d(self, points_w: np.ndarray, path_w: np.ndarray) -> None:
         landscape = self.model.landscape
@@ -149,11 +173,8 @@ class SurfacePlot(pg.PlotWidget):
                           padding=0.04)
         path_loss = landscape.curve(path_w)
         path_w, path_loss = finite_only(path_w, path_loss)
-        self.path.setData(path_w, path_loss)
+        self._show_path(path_w, path_loss)
         self.optimum.setData([landscape.optimum[0]], [landscape.min_loss])
-        if len(path_w):
-            self.start.setData(path_w[:1], path_loss[:1])
-            self.current.setData(path_w[-1:], path_loss[-1:])
 
     def _refresh_2d(self, points_w: np.ndarray, points_b: np.ndarray, path_w: np.ndarray,
                     path_b: np.ndarray) -> None:
@@ -164,12 +185,9 @@ class SurfacePlot(pg.PlotWidget):
                 or b_high > extent[3]):
             self._draw_surface(w_low, w_high, b_low, b_high)
             self.setRange(xRange=(w_low, w_high), yRange=(b_low, b_high), padding=0)
-        self.path.setData(path_w, path_b)
+        self._show_path(path_w, path_b)
         optimum = self.model.landscape.optimum
         self.optimum.setData([optimum[0]], [optimum[1]])
-        if len(path_w):
-            self.start.setData(path_w[:1], path_b[:1])
-            self.current.setData(path_w[-1:], path_b[-1:])
 
     def _draw_surface(self, w_low: float, w_high: float, b_low: float, b_high: float) -> None:
         self._extent = (w_low, w_high, b_low, b_high)
@@ -197,7 +215,7 @@ class EpochPlot(pg.PlotWidget):
     """A value against the epoch with a cursor line; dragging the line moves the cursor."""
 
     def __init__(self, model: RunModel, object_name: str) -> None:
-        super().__init__()
+        super().__init__(enableMenu=False)
         self.setObjectName(object_name)
         self.model = model
         plot = self.getPlotItem()
@@ -335,7 +353,7 @@ class FitPlot(pg.PlotWidget):
     """The data, the model's line at the cursor's epoch, and the prediction at x_test."""
 
     def __init__(self, model: RunModel) -> None:
-        super().__init__()
+        super().__init__(enableMenu=False)
         self.setObjectName("fitPlot")
         self.model = model
         _style_plot(self.getPlotItem(), "Data and fit", "x", "y")
