@@ -42,7 +42,7 @@ def test_capacity_doubles_and_keeps_values() -> None:
     assert sorted(set(sizes)) == [start, 2 * start, 4 * start, 8 * start]
     assert sizes[start - 1] == start and sizes[start] == 2 * start
     np.testing.assert_array_equal(history.column("w"), np.arange(1, 4 * start + 2))
-    assert history.nbytes == 3 * 8 * history.capacity
+    assert history.nbytes == 3 * 8 * history.capacity + 8  # + w0, kept before epoch 1
 
 
 def test_column_semantics() -> None:

@@ -21,7 +21,13 @@ class History:
         self.column_names = ("loss", *param_names, *(f"grad_{p}" for p in param_names))
         # One 1-D buffer per column rather than one 2-D block: growing them one at a time keeps
         # the transient peak at 2.2x the data instead of 3x (nn, 1M epochs: 46 MB, not 63 MB).
-        self._columns = [np.empty(_INITIAL_CAPACITY, dtype=np.float64) for _ in self.column_names]
+        # A parameter's buffer starts with its initial value, so its trajectory (epochs 0..n)
+        # is a view, not a copy: the window draws it every frame.
+        self._offsets = [1 if name in param_names else 0 for name in self.column_names]
+        self._columns = [np.empty(_INITIAL_CAPACITY + offset, dtype=np.float64)
+                         for offset in self._offsets]
+        for name, value in zip(param_names, self.initial_params, strict=True):
+            self._columns[self.column_names.index(name)][0] = value
         self._capacity = _INITIAL_CAPACITY
         self._size = 0
 
@@ -41,16 +47,16 @@ class History:
         if size == self._capacity:
             self._grow()
         # strict: a record of the wrong trainer raises (before _size moves, so nothing shows).
-        for column, value in zip(self._columns, (record.loss, *record.params_after, *record.grads),
-                                 strict=True):
-            column[size] = value
+        values = (record.loss, *record.params_after, *record.grads)
+        for column, offset, value in zip(self._columns, self._offsets, values, strict=True):
+            column[size + offset] = value
         self._size = size + 1
 
     def _grow(self) -> None:
         capacity = 2 * self._capacity
-        for i in range(len(self._columns)):
-            bigger = np.empty(capacity, dtype=np.float64)
-            bigger[: self._size] = self._columns[i][: self._size]
+        for i, offset in enumerate(self._offsets):
+            bigger = np.empty(capacity + offset, dtype=np.float64)
+            bigger[: self._size + offset] = self._columns[i][: self._size + offset]
             self._columns[i] = bigger  # frees the old column before the next one is allocated
         self._capacity = capacity
 
@@ -59,15 +65,18 @@ class History:
 
         `stop` is clipped to the epochs recorded: the buffer beyond them is uninitialized.
         """
-        view = self._columns[self.column_names.index(name)][: self._size][:stop]
+        index = self.column_names.index(name)
+        offset = self._offsets[index]
+        view = self._columns[index][offset : offset + self._size][:stop]
         view.flags.writeable = False
         return view
 
     def trajectory(self, name: str, stop: int | None = None) -> np.ndarray:
         """A parameter's value at epochs 0..stop: the initial value, then after each update."""
-        index = self.param_names.index(name)
-        values = self.column(name, stop)
-        return np.concatenate(([self.initial_params[index]], values))
+        stop = self._size if stop is None else min(max(stop, 0), self._size)
+        view = self._columns[self.column_names.index(name)][: stop + 1]
+        view.flags.writeable = False
+        return view
 
     def params_at(self, epoch: int) -> tuple[float, ...]:
         """Parameter values after `epoch` updates (epoch 0 = the initial values)."""
@@ -81,5 +90,5 @@ class History:
         """All columns of a 1-based epoch, by name."""
         if not 1 <= epoch <= self._size:
             raise IndexError(f"epoch {epoch} is outside 1..{self._size}")
-        return {name: float(column[epoch - 1])
-                for name, column in zip(self.column_names, self._columns, strict=True)}
+        return {name: float(column[epoch - 1 + offset]) for name, column, offset
+                in zip(self.column_names, self._columns, self._offsets, strict=True)}
