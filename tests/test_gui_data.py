@@ -6,6 +6,7 @@ A bad value never raises: the status bar says what is wrong and the run keeps it
 from __future__ import annotations
 
 import pytest
+from gui_helpers import find, message
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QPushButton, QTableWidget
@@ -13,16 +14,6 @@ from PySide6.QtWidgets import QComboBox, QPushButton, QTableWidget
 from gdviz.core.config import build_config
 
 TORCH_TIMEOUT = 15_000
-
-
-def find(window, cls, name):
-    child = window.findChild(cls, name)
-    assert child is not None, f"no {cls.__name__} named {name!r}"
-    return child
-
-
-def message(window) -> str:
-    return window.statusBar().currentMessage()
 
 
 def table_points(window) -> list[tuple[float, float]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from gui_helpers import action, find, log_text, message
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -17,7 +18,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QLabel,
-    QPlainTextEdit,
     QSlider,
     QSpinBox,
 )
@@ -25,24 +25,6 @@ from PySide6.QtWidgets import (
 from gdviz.core.config import build_config
 
 TORCH_TIMEOUT = 15_000  # the first torch trainer imports torch in the worker (~2 s, more if busy)
-
-
-def find(window, cls, name):
-    child = window.findChild(cls, name)
-    assert child is not None, f"no {cls.__name__} named {name!r}"
-    return child
-
-
-def action(window, name) -> QAction:
-    return find(window, QAction, name)
-
-
-def message(window) -> str:
-    return window.statusBar().currentMessage()
-
-
-def log_text(window) -> str:
-    return find(window, QPlainTextEdit, "logPanel").toPlainText()
 
 
 def settle(qtbot, window):

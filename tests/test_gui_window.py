@@ -7,6 +7,7 @@ on RunModel state set by GUI-thread slots (`qtbot.waitUntil`), never `waitSignal
 from __future__ import annotations
 
 import pytest
+from gui_helpers import action, find, log_text, message
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -51,27 +52,9 @@ CONTRACT = {
 }
 
 
-def find(window, cls, name):
-    child = window.findChild(cls, name)
-    assert child is not None, f"no {cls.__name__} named {name!r}"
-    return child
-
-
-def action(window, name) -> QAction:
-    return find(window, QAction, name)
-
-
-def message(window) -> str:
-    return window.statusBar().currentMessage()
-
-
 def step_text(window) -> str:
     """The step panel as plain text, its non-breaking spaces made ordinary."""
     return find(window, QTextEdit, "stepPanel").toPlainText().replace("\xa0", " ")
-
-
-def log_text(window) -> str:
-    return find(window, QPlainTextEdit, "logPanel").toPlainText()
 
 
 def epoch_label(window) -> str:
