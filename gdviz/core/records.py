@@ -23,10 +23,6 @@ class StepRecord(NamedTuple):
     y_pred: np.ndarray  # the forward pass at params_before
 
     @property
-    def w(self) -> float:
-        return self.params_after[0]
-
-    @property
     def is_finite(self) -> bool:
         values = (self.loss, *self.params_after)
         return all(v - v == 0.0 for v in values)  # False for nan and +-inf, cheaper than isfinite

@@ -69,8 +69,6 @@ class NumpyTrainer:
     def params(self) -> tuple[float, ...]:
         return (self._w,)
 
-    def forward(self, w: float) -> np.ndarray:
-        return np.float32(w) * self._x
 
     def step(self) -> StepRecord:
         w = self._w
@@ -113,8 +111,6 @@ class AutogradTrainer:
     def params(self) -> tuple[float, ...]:
         return (self._w_value,)
 
-    def forward(self, w: float) -> np.ndarray:
-        return np.float32(w) * self._x_np
 
     def step(self) -> StepRecord:
         w = self._w
@@ -174,8 +170,6 @@ class NNTrainer:
     def params(self) -> tuple[float, ...]:
         return self._params
 
-    def forward(self, w: float, b: float) -> np.ndarray:
-        return np.float32(w) * self._x.numpy().reshape(-1) + np.float32(b)
 
     def step(self) -> StepRecord:
         y_pred = self.model(self._x)

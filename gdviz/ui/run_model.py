@@ -72,11 +72,6 @@ class RunModel(QObject):
     def at_limit(self) -> bool:
         return self.epochs_recorded >= self.config.epochs or self.diverged_at is not None
 
-    def log_lines(self, stop: int | None = None) -> list[str]:
-        """The notebook's printed lines for epochs 1..stop of this run."""
-        before = [self.before_line] if self.before_line else []
-        return before + list(self.iter_log_lines(1, stop))
-
     def iter_log_lines(self, start: int, stop: int | None = None) -> Iterator[str]:
         """The logged epoch lines of epochs start..stop (the prediction lines are separate)."""
         if self.history is None:
