@@ -67,3 +67,20 @@ def test_divergence_stops_at_first_non_finite_epoch(trainer: str) -> None:
     assert np.isfinite(history.column("loss")[:-1]).all()
     last = history.row(outcome.diverged_at)
     assert not all(np.isfinite([last["loss"], last["w"]]))
+
+
+@pytest.mark.parametrize("trainer_name", ["numpy", "autograd", "nn"])
+def test_records_carry_the_forward_pass_read_only_and_unchanged_by_later_steps(
+    trainer_name: str,
+) -> None:
+    config = build_config(trainer_name, {"x": (1.0, 2.0, 3.0, 4.0), "y": (2.0, 4.0, 6.0, 8.0)})
+    trainer = make_trainer(config)
+    records = [trainer.step() for _ in range(3)]
+    x = np.array(config.x, dtype=np.float32)
+    for record in records:
+        w = np.float32(record.params_before[0])
+        b = np.float32(record.params_before[1]) if len(record.params_before) > 1 else 0
+        y_pred = record.y_pred
+        assert y_pred.shape == (4,) and not y_pred.flags.writeable
+        np.testing.assert_allclose(y_pred, w * x + b, rtol=1e-6)
+    assert not np.array_equal(records[0].y_pred, records[2].y_pred)
