@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,6 +35,7 @@ from gdviz.ui.plots import FitPlot, LossPlot, SurfacePlot, WeightsPlot
 from gdviz.ui.run_model import RunModel
 from gdviz.ui.style import configure_pyqtgraph
 
+PAINT_SETTLE_MS = 8  # longer than Qt's 5 ms update-request interval
 STATE_TEXT = {"loading": "loading…", "ready": "ready", "playing": "playing", "paused": "paused",
               "finished": "finished", "diverged": "diverged"}
 
@@ -59,6 +60,10 @@ class MainWindow(QMainWindow):
         self._make_status_bar()
         self._make_menus()
 
+        self.model.view_reports_paint = True  # see event()
+        self._frame_pending = False
+        self._paint_settled_timer = QTimer(self, singleShot=True, interval=PAINT_SETTLE_MS)
+        self._paint_settled_timer.timeout.connect(self._on_paint_settled_timer_timeout)
         self.model.run_reset.connect(self._on_model_run_reset)
         self.model.updated.connect(self._on_model_updated)
         self.model.state_changed.connect(self._on_model_state_changed)
@@ -214,6 +219,21 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         self.plots_area.setFocus()  # so Space and the arrows drive the run from the start
 
+    def event(self, event: QEvent) -> bool:  # Qt override
+        handled = super().event(event)
+        # UpdateRequest is where Qt paints every dirty widget of the window: once it is done,
+        # the training thread may take the GIL again without slowing the paint.
+        if event.type() == QEvent.Type.UpdateRequest and self._frame_pending:
+            # pyqtgraph views repaint in several passes a few ms apart (scene updates, then
+            # downsampling for the new range): the frame is done once painting has gone quiet.
+            self._paint_settled_timer.start()
+        return handled
+
+    @Slot()
+    def _on_paint_settled_timer_timeout(self) -> None:
+        self._frame_pending = False
+        self.model.frame_painted()
+
     @Slot()
     def _on_play_triggered(self) -> None:
         self.model.toggle_play()
@@ -282,6 +302,10 @@ class MainWindow(QMainWindow):
         slider.blockSignals(False)
         self.epoch_label.setText(f"Epoch {model.cursor} / {model.config.epochs}")
         self._update_status()
+        if self.isVisible() and not self.isMinimized():
+            self._frame_pending = True  # acknowledged in event() once painted
+        else:
+            model.frame_painted()  # nothing will be painted: do not hold training back
 
     @Slot(str)
     def _on_model_state_changed(self, state: str) -> None:

@@ -6,6 +6,8 @@ diverging run) are filtered out before they reach pyqtgraph, so nothing warns or
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -28,6 +30,18 @@ def finite_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     for array in arrays:
         keep &= np.isfinite(array)
     return tuple(array[keep] for array in arrays)
+
+
+def without_final_nonfinite(values: np.ndarray) -> np.ndarray:
+    """`values`, or a copy whose last entry is NaN if it is not finite.
+
+    A run stops at its first non-finite epoch, so only the last value of a history column can
+    be inf or nan: checking that one keeps a million-epoch redraw from scanning every value.
+    """
+    if len(values) and not np.isfinite(values[-1]):
+        values = values.copy()
+        values[-1] = np.nan
+    return values
 
 
 def decimated_indices(count: int, limit: int = MAX_PATH_POINTS) -> np.ndarray:
@@ -226,6 +240,54 @@ class EpochPlot(pg.PlotWidget):
         self.cursor_line.sigDragged.connect(self._on_cursor_line_dragged)
         self.addItem(self.cursor_line)
         self._epochs = np.arange(0, 1024, dtype=np.float64)
+        self.reset_view()
+
+    def reset_view(self) -> None:
+        self._seen: list[int] = []
+        self._low, self._high = math.inf, -math.inf
+        self._view: tuple[float, float, float] | None = None
+
+    def frame_values(self, series: list[np.ndarray], extra: tuple[float, ...] = (),
+                     log: bool = False) -> None:
+        """Show every epoch and value, moving the view only when the data outgrow it.
+
+        pyqtgraph's auto-range would rescale on every new epoch and repaint every axis twice
+        a frame; here the epoch axis grows by doubling (up to the epoch limit), the value axis
+        only when a value leaves it, and only the new values are scanned.
+        """
+        if len(self._seen) != len(series):
+            self._seen = [0] * len(series)
+        for index, values in enumerate(series):
+            new = values[self._seen[index] :]
+            self._seen[index] = len(values)
+            new = new[np.isfinite(new)]
+            if log:
+                new = new[new > 0]
+            if len(new):
+                self._low = min(self._low, float(new.min()))
+                self._high = max(self._high, float(new.max()))
+        finite_extra = [v for v in extra if math.isfinite(v) and (v > 0 or not log)]
+        low = min([self._low, *finite_extra])
+        high = max([self._high, *finite_extra])
+        if not math.isfinite(low):
+            return
+        if log:  # whole decades, so the view changes rarely
+            low, high = math.floor(math.log10(low)), math.ceil(math.log10(high))
+            high = max(high, low + 1)
+        elif high - low < 1e-12 * max(1.0, abs(high)):
+            low, high = low - 0.5, high + 0.5
+        count = max(self._seen, default=0)
+        x_max = 8.0
+        while x_max < count:
+            x_max *= 2
+        limit = self.model.config.epochs
+        if limit >= count:
+            x_max = min(x_max, float(max(limit, 1)))
+        view = (x_max, low, high)
+        if view != self._view:
+            self._view = view
+            self.getPlotItem().disableAutoRange()
+            self.setRange(xRange=(0, x_max), yRange=(low, high), padding=0.05)
 
     def epochs(self, count: int, first: int) -> np.ndarray:
         """first, first+1, ... (count values), from a cached buffer that grows by doubling."""
@@ -265,23 +327,22 @@ class LossPlot(QWidget):
     def _on_log_check_toggled(self, checked: bool) -> None:
         self.plot.getPlotItem().setLogMode(False, checked)
         self._drawn_length = -1
+        self.plot.reset_view()
         self.refresh()
-        self.plot.getPlotItem().enableAutoRange()
 
     def rebuild(self) -> None:
         self._drawn_length = -1
+        self.plot.reset_view()
         self.curve.setData([], [])
         self.marker.setData([], [])
         self.refresh()
-        self.plot.getPlotItem().enableAutoRange()
 
     def _sane(self, loss: np.ndarray) -> np.ndarray:
-        bad = ~np.isfinite(loss)
         if self.log_check.isChecked():
-            bad |= loss <= 0
-        if bad.any():
-            loss = np.where(bad, np.nan, loss)
-        return loss
+            bad = ~(loss > 0)  # also catches nan; inf is the last value at most (see below)
+            bad[-1:] |= ~np.isfinite(loss[-1:])
+            return np.where(bad, np.nan, loss) if bad.any() else loss
+        return without_final_nonfinite(loss)
 
     def refresh(self) -> None:
         history = self.model.history
@@ -291,8 +352,13 @@ class LossPlot(QWidget):
         count = len(history)
         if count != self._drawn_length:  # only new epochs cost a setData
             self._drawn_length = count
-            loss = self._sane(history.column("loss"))
-            self.curve.setData(self.plot.epochs(count, 1), loss, connect="finite")
+            raw = history.column("loss")
+            loss = self._sane(raw)
+            # Skip pyqtgraph's scan of a million values when we know they are all finite.
+            self.curve.setData(self.plot.epochs(count, 1), loss, connect="finite",
+                               skipFiniteCheck=loss is raw)
+            log = self.log_check.isChecked()
+            self.plot.frame_values([raw], extra=() if log else (0.0,), log=log)
         cursor = self.model.cursor
         if cursor >= 1:
             value = self._sane(history.column("loss")[cursor - 1 : cursor])
@@ -333,8 +399,8 @@ class WeightsPlot(EpochPlot):
         for curve in self.curves.values():
             curve.setData([], [])
         self._drawn_length = -1
+        self.reset_view()
         self.refresh()
-        self.getPlotItem().enableAutoRange()
 
     def refresh(self) -> None:
         history = self.model.history
@@ -342,11 +408,14 @@ class WeightsPlot(EpochPlot):
         if history is None or len(history) == self._drawn_length:
             return
         self._drawn_length = len(history)
+        series = []
         for name in history.param_names:
-            values = history.trajectory(name)
-            if not np.isfinite(values).all():
-                values = np.where(np.isfinite(values), values, np.nan)
-            self.curves[name].setData(self.epochs(len(values), 0), values, connect="finite")
+            raw = history.trajectory(name)
+            series.append(raw)
+            values = without_final_nonfinite(raw)
+            self.curves[name].setData(self.epochs(len(values), 0), values, connect="finite",
+                                      skipFiniteCheck=values is raw)
+        self.frame_values(series, extra=self.model.landscape.optimum)
 
 
 class FitPlot(pg.PlotWidget):

@@ -7,6 +7,7 @@ It owns the training thread. Views read from it and redraw on `updated`, which f
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
@@ -42,11 +43,14 @@ class RunModel(QObject):
         self._generation = 0
         self._following = True  # the cursor tracks the newest epoch
         self._worker_playing = False
+        # A window sets this and calls frame_painted() once Qt has painted an update; without
+        # a window, the model acknowledges each update itself.
+        self.view_reports_paint = False
 
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
-        self._redraw_timer.setInterval(REDRAW_MS)
-        self._redraw_timer.timeout.connect(self.updated)
+        self._redraw_timer.timeout.connect(self._redraw)
+        self._last_redraw = 0.0
         self._replay_timer = QTimer(self)
         self._replay_timer.timeout.connect(self._on_replay_timer_timeout)
 
@@ -257,8 +261,27 @@ class RunModel(QObject):
     # --- helpers ---------------------------------------------------------------------------------
 
     def _schedule_redraw(self) -> None:
-        if not self._redraw_timer.isActive():
-            self._redraw_timer.start()
+        """Redraw now if the last frame is old enough, else once the frame interval is over."""
+        if self._redraw_timer.isActive():
+            return
+        wait_ms = REDRAW_MS - (time.perf_counter() - self._last_redraw) * 1000
+        self._redraw_timer.start(max(0, round(wait_ms)))
+
+    @Slot()
+    def _redraw(self) -> None:
+        self._last_redraw = time.perf_counter()
+        self.updated.emit()
+        if not self.view_reports_paint:
+            QTimer.singleShot(0, self.frame_painted)
+
+    @Slot()
+    def frame_painted(self) -> None:
+        """The views have painted the last update: unthrottled training may go on.
+
+        Painting runs Python code (pyqtgraph items) that would otherwise wait for the GIL,
+        ~5 ms at a time, behind the training loop; see TrainingWorker.
+        """
+        self._worker.frame_drawn()
 
     def _set_state(self, state: str) -> None:
         if state != self.state:

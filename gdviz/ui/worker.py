@@ -5,9 +5,14 @@ would never reach it (see ../shared/DESIGN.md). The GUI thread therefore control
 the methods below, which change state under a `threading.Condition` and wake the loop.
 
 Records go the other way through signals. Stepping and throttled play emit one signal per epoch;
-unthrottled play hands every epoch's record over in batches, at most one signal per frame (~60 Hz),
-because one queued signal costs more than a numpy epoch itself (measured: 100,000 epochs take
-1.6 s as single signals, 0.77 s batched, 0.70 s with no GUI at all). No record is ever dropped.
+unthrottled play hands every epoch's record over in batches, one signal per frame, because one
+queued signal costs more than a numpy epoch itself (measured: 100,000 epochs take 1.6 s as single
+signals, 0.77 s batched, 0.70 s with no GUI at all). No record is ever dropped.
+
+Unthrottled play also waits, after each batch, until the window has drawn it (`frame_drawn`, at
+most MAX_FRAME_WAIT). Without that back-pressure the worker's Python loop and the window's
+Python paint code fight over the GIL and every frame takes ~100 ms; with it the window stays
+responsive and the run still finishes sooner.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from gdviz.core.records import StepRecord
 from gdviz.core.trainers import Trainer, make_trainer
 from gdviz.core.training import quiet_overflow
 
-FRAME_SECONDS = 1 / 60
+FRAME_SECONDS = 1 / 30  # unthrottled play: train this long between two batches
+MAX_FRAME_WAIT = 0.1  # never wait longer for the window, in case it does not draw
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,11 @@ class TrainingWorker(QObject):
 
     def __init__(self, batch_seconds: float = FRAME_SECONDS) -> None:
         super().__init__()
+        # 0: every epoch its own signal and no waiting for frames (the signal-storm test).
         self.batch_seconds = batch_seconds
+        self._awaiting_frame = False
+        # Bumped by every command: the unthrottled loop reads it between epochs, without a lock.
+        self._control_version = 0
         self._condition = threading.Condition()
         self._pending_config: RunConfig | None = None
         self._generation = 0
@@ -77,6 +87,7 @@ class TrainingWorker(QObject):
     def configure(self, config: RunConfig) -> int:
         """Start a new run with `config`; returns the generation its records will carry."""
         with self._condition:
+            self._control_version += 1
             self._generation += 1
             self._pending_config = config
             self._playing = False
@@ -87,29 +98,40 @@ class TrainingWorker(QObject):
     def play(self, epochs_per_second: float | None) -> None:
         """Train until paused or at the limit; `None` means as fast as possible."""
         with self._condition:
+            self._control_version += 1
             self._epochs_per_second = epochs_per_second
             self._playing = True
             self._condition.notify()
 
     def set_speed(self, epochs_per_second: float | None) -> None:
         with self._condition:
+            self._control_version += 1
             self._epochs_per_second = epochs_per_second
             self._condition.notify()
 
     def pause(self) -> None:
         with self._condition:
+            self._control_version += 1
             self._playing = False
             self._steps_wanted = 0
             self._condition.notify()
 
     def step(self, count: int = 1) -> None:
         with self._condition:
+            self._control_version += 1
             self._steps_wanted += count
+            self._condition.notify()
+
+    def frame_drawn(self) -> None:
+        """The window has drawn what it was sent: unthrottled play may go on."""
+        with self._condition:
+            self._awaiting_frame = False
             self._condition.notify()
 
     def stop(self) -> None:
         """Ask the loop to end; the owner then quits and waits for the thread."""
         with self._condition:
+            self._control_version += 1
             self._abort = True
             self._condition.notify()
 
@@ -159,13 +181,14 @@ class TrainingWorker(QObject):
         trainer, config = self._trainer, self._config
         assert trainer is not None and config is not None
         pending: list[StepRecord] = []
-        last_emit = next_epoch_time = time.perf_counter()
+        next_epoch_time = time.perf_counter()
         reason = "paused"
         while True:
             if trainer.epoch >= config.epochs:
                 reason = "finished"
                 break
             rate: float | None = None
+            burst = False
             with self._condition:
                 if self._abort or self._generation != generation:
                     reason = ""
@@ -173,6 +196,9 @@ class TrainingWorker(QObject):
                 if self._steps_wanted > 0:
                     self._steps_wanted -= 1
                     single = True
+                elif self._playing and self._epochs_per_second is None:
+                    version = self._control_version
+                    burst = True
                 elif self._playing:
                     single = False
                     rate = self._epochs_per_second
@@ -184,15 +210,22 @@ class TrainingWorker(QObject):
                             continue
                 else:
                     break
+            if burst:
+                last = self._burst(trainer, config.epochs, pending, version)
+                self._flush(generation, pending)
+                if last is not None and not last.is_finite:
+                    reason = "diverged"
+                    break
+                if self.batch_seconds > 0:
+                    self._wait_for_frame(generation)
+                continue
             record = trainer.step()
             pending.append(record)
             now = time.perf_counter()
             if rate is not None:
                 # Keep the rhythm, but never try to catch up more than a second of lag.
                 next_epoch_time = max(next_epoch_time + 1 / rate, now - 1)
-            if single or rate is not None or now - last_emit >= self.batch_seconds:
-                self._flush(generation, pending)
-                last_emit = now
+            self._flush(generation, pending)
             if not record.is_finite:
                 reason = "diverged"
                 break
@@ -210,6 +243,30 @@ class TrainingWorker(QObject):
         if reason:
             self.run_stopped.emit(RunStopped(generation, trainer.epoch, reason,
                                              trainer.predict(config.x_test)))
+
+    def _burst(self, trainer: Trainer, limit: int, pending: list[StepRecord], version: int
+               ) -> StepRecord | None:
+        """Unthrottled epochs for one frame's time, or until a command arrives (no locking)."""
+        step, append = trainer.step, pending.append
+        check_every = 32 if self.batch_seconds > 0 else 1
+        deadline = time.perf_counter() + self.batch_seconds
+        record = None
+        while trainer.epoch < limit and self._control_version == version:
+            record = step()
+            append(record)
+            if not record.is_finite:
+                break
+            if record.epoch % check_every == 0 and time.perf_counter() >= deadline:
+                break
+        return record
+
+    def _wait_for_frame(self, generation: int) -> None:
+        with self._condition:
+            self._awaiting_frame = True
+            self._condition.wait_for(
+                lambda: not self._awaiting_frame or self._abort or not self._playing
+                or self._generation != generation,
+                timeout=MAX_FRAME_WAIT)
 
     def _flush(self, generation: int, pending: list[StepRecord]) -> None:
         if pending:
