@@ -7,15 +7,13 @@ import sys
 from PySide6.QtWidgets import QApplication
 
 from gdviz.core.config import RunConfig
-from gdviz.core.resources import resource_path
+from gdviz.ui.style import use_projector_font
 
 
 def make_application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("gdviz")
-    style = resource_path("style.qss")
-    if style.is_file():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    use_projector_font(app)
     return app
 
 

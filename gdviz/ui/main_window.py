@@ -8,6 +8,7 @@ import math
 from PySide6.QtCore import QEvent, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDockWidget,
     QGridLayout,
@@ -33,7 +34,7 @@ from gdviz.ui.panels import (
 )
 from gdviz.ui.plots import FitPlot, LossPlot, SurfacePlot, WeightsPlot
 from gdviz.ui.run_model import RunModel
-from gdviz.ui.style import configure_pyqtgraph
+from gdviz.ui.style import bold, configure_pyqtgraph
 
 PAINT_SETTLE_MS = 8  # longer than Qt's 5 ms update-request interval
 STATE_TEXT = {"loading": "loading…", "ready": "ready", "playing": "playing", "paused": "paused",
@@ -131,6 +132,8 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.timeline_slider)
         self.epoch_label = QLabel(objectName="epochLabel")
         self.epoch_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.epoch_label.setFont(bold(16))
+        self.epoch_label.setMinimumWidth(190)
         bar.addWidget(self.epoch_label)
 
     def _make_side_panels(self, config: RunConfig) -> None:
@@ -194,7 +197,9 @@ class MainWindow(QMainWindow):
         self.status_labels = {name: QLabel(objectName=f"status{name.title()}Label")
                               for name in ("trainer", "epoch", "loss", "params", "state")}
         for label in self.status_labels.values():
+            label.setContentsMargins(8, 0, 8, 0)
             bar.addPermanentWidget(label)
+        self.status_labels["state"].setFont(bold(QApplication.font().pointSize()))
 
     def _make_menus(self) -> None:
         menus = self.menuBar()

@@ -20,6 +20,7 @@ from gdviz.ui.style import COLORS, pen
 
 MAX_PATH_POINTS = 4000  # the surface plot draws at most this many visited points
 RECENT_DOTS = 50
+WHOLE_RUN_EPOCHS = 5000  # epoch axes of runs up to this long span the whole run at once
 SURFACE_GRID = 160
 CONTOUR_LEVELS = 9
 
@@ -83,7 +84,6 @@ class SurfacePlot(pg.PlotWidget):
         self.setObjectName("surfacePlot")
         self.model = model
         self._extent: tuple[float, float, float, float] | None = None  # w0, w1, b0, b1 drawn
-        self._frame: tuple[float, float, float, float] | None = None
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.image.setZValue(-20)
@@ -104,7 +104,6 @@ class SurfacePlot(pg.PlotWidget):
         self.current.setZValue(10)
         self.getPlotItem().addLegend(offset=(-10, 10), labelTextSize="12pt",
                                      brush=(255, 255, 255, 200))
-        self.rebuild()
 
     def rebuild(self) -> None:
         """A new run: new data, maybe another model; the surface is recomputed lazily."""
@@ -112,7 +111,7 @@ class SurfacePlot(pg.PlotWidget):
         plot = self.getPlotItem()
         legend = plot.legend
         legend.clear()
-        self._extent = self._frame = None
+        self._extent = None
         self.image.setVisible(config.has_bias)
         self.curve.setVisible(not config.has_bias)
         for iso in self.contours:
@@ -277,12 +276,15 @@ class EpochPlot(pg.PlotWidget):
         elif high - low < 1e-12 * max(1.0, abs(high)):
             low, high = low - 0.5, high + 0.5
         count = max(self._seen, default=0)
-        x_max = 8.0
-        while x_max < count:
-            x_max *= 2
         limit = self.model.config.epochs
-        if limit >= count:
-            x_max = min(x_max, float(max(limit, 1)))
+        if count <= limit <= WHOLE_RUN_EPOCHS:
+            x_max = float(max(limit, 1))  # a short run: its whole length from the start
+        else:
+            x_max = 8.0
+            while x_max < count:
+                x_max *= 2
+            if limit >= count:
+                x_max = min(x_max, float(limit))
         view = (x_max, low, high)
         if view != self._view:
             self._view = view
@@ -379,7 +381,7 @@ class WeightsPlot(EpochPlot):
         self.optimum_lines = {
             name: pg.InfiniteLine(angle=0, pen=pen(name, 2, dashed=True),
                                   label=f"{name}* = {{value:.3f}}",
-                                  labelOpts={"position": 0.12, "color": COLORS[name]})
+                                  labelOpts={"position": 0.25, "color": COLORS[name]})
             for name in ("w", "b")
         }
         for line in self.optimum_lines.values():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPen
+from PySide6.QtGui import QFont, QPen
+from PySide6.QtWidgets import QApplication
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 COLORS = {
@@ -33,3 +34,17 @@ def pen(color: str, width: float, dashed: bool = False) -> QPen:
 def configure_pyqtgraph() -> None:
     """White background, dark ink: projectors wash out dark themes."""
     pg.setConfigOptions(background="w", foreground="#222222", antialias=True)
+
+
+def use_projector_font(app: QApplication) -> None:
+    """A large application font; a style sheet would do the same but slows every paint."""
+    font = app.font()
+    font.setPointSize(BASE_POINT_SIZE + 1)
+    app.setFont(font)
+
+
+def bold(size: int) -> QFont:
+    font = QFont(QApplication.font())
+    font.setPointSize(size)
+    font.setBold(True)
+    return font
