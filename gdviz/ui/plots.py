@@ -275,7 +275,7 @@ class EpochPlot(pg.PlotWidget):
             high = max(high, low + 1)
         elif high - low < 1e-12 * max(1.0, abs(high)):
             low, high = low - 0.5, high + 0.5
-        count = max(self._seen, default=0)
+        count = self.model.epochs_recorded
         limit = self.model.config.epochs
         if count <= limit <= WHOLE_RUN_EPOCHS:
             x_max = float(max(limit, 1))  # a short run: its whole length from the start
