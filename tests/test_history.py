@@ -116,3 +116,18 @@ def test_a_million_epochs_fit_well_under_100_mb(names: tuple[str, ...]) -> None:
     assert history.nbytes < 60e6
     assert peak < 60e6, f"peak {peak / 1e6:.1f} MB"
     np.testing.assert_array_equal(history.column("w")[:6], [1, 2, 3, 1, 2, 3])
+
+
+def test_extend_equals_appending_one_by_one_across_growth() -> None:
+    records = [record(k, (float(k), k + 0.5)) for k in range(1, 3000)]
+    one_by_one = History(("w", "b"), (0.0, 0.25))
+    for r in records:
+        one_by_one.append(r)
+    batched = History(("w", "b"), (0.0, 0.25))
+    batched.extend(records[:5])
+    batched.extend([])
+    batched.extend(records[5:])
+    assert len(batched) == len(one_by_one) == len(records)
+    for name in batched.column_names:
+        np.testing.assert_array_equal(batched.column(name), one_by_one.column(name))
+    np.testing.assert_array_equal(batched.trajectory("b"), one_by_one.trajectory("b"))

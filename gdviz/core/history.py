@@ -7,6 +7,8 @@ costs 24 bytes (loss, w, grad_w as float64) and of nn 40, so a million epochs st
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from gdviz.core.records import StepRecord
@@ -51,6 +53,22 @@ class History:
         for column, offset, value in zip(self._columns, self._offsets, values, strict=True):
             column[size + offset] = value
         self._size = size + 1
+
+    def extend(self, records: Sequence[StepRecord]) -> None:
+        """Append many records at once: a column at a time instead of a record at a time."""
+        count = len(records)
+        if count == 0:
+            return
+        while self._size + count > self._capacity:
+            self._grow()
+        start = self._size
+        n_params = len(self.param_names)
+        fields = [[r.loss for r in records]]
+        fields += [[r.params_after[i] for r in records] for i in range(n_params)]
+        fields += [[r.grads[i] for r in records] for i in range(n_params)]
+        for column, offset, values in zip(self._columns, self._offsets, fields, strict=True):
+            column[start + offset : start + offset + count] = values
+        self._size = start + count
 
     def _grow(self) -> None:
         capacity = 2 * self._capacity

@@ -36,7 +36,7 @@ from gdviz.ui.plots import FitPlot, LossPlot, SurfacePlot, WeightsPlot
 from gdviz.ui.run_model import RunModel
 from gdviz.ui.style import bold, configure_pyqtgraph
 
-PAINT_SETTLE_MS = 8  # longer than Qt's 5 ms update-request interval
+PAINT_SETTLE_MS = 6  # longer than Qt's 5 ms update-request interval
 STATE_TEXT = {"loading": "loading…", "ready": "ready", "playing": "playing", "paused": "paused",
               "finished": "finished", "diverged": "diverged"}
 

@@ -449,7 +449,7 @@ class LogPanel(QPlainTextEdit):
     """The notebook's printed lines for this run, up to the epoch under the cursor."""
 
     MAX_LINES = 5000  # scrollback kept while stepping
-    JUMP_LINES = 200
+    JUMP_LINES = 40  # more than the panel shows; more would only cost time while playing
 
     def __init__(self, model: RunModel) -> None:
         super().__init__(objectName="logPanel", readOnly=True)

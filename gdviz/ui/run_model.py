@@ -213,9 +213,7 @@ class RunModel(QObject):
     def _on_worker_epochs_finished(self, batch: EpochBatch) -> None:
         if batch.generation != self._generation or self.history is None:
             return
-        append = self.history.append
-        for record in batch.records:
-            append(record)
+        self.history.extend(batch.records)
         if self._following:
             self.cursor = len(self.history)
         if self.state == "ready":

@@ -182,6 +182,7 @@ class TrainingWorker(QObject):
         assert trainer is not None and config is not None
         pending: list[StepRecord] = []
         next_epoch_time = time.perf_counter()
+        burst_seconds = self.batch_seconds
         reason = "paused"
         while True:
             if trainer.epoch >= config.epochs:
@@ -211,13 +212,16 @@ class TrainingWorker(QObject):
                 else:
                     break
             if burst:
-                last = self._burst(trainer, config.epochs, pending, version)
+                last = self._burst(trainer, config.epochs, pending, version, burst_seconds)
                 self._flush(generation, pending)
                 if last is not None and not last.is_finite:
                     reason = "diverged"
                     break
                 if self.batch_seconds > 0:
-                    self._wait_for_frame(generation)
+                    waited = self._wait_for_frame(generation)
+                    # Train at least twice as long as the window takes to draw: it never gets
+                    # more than a third of the time, however slow its frames are.
+                    burst_seconds = max(self.batch_seconds, 2 * waited)
                 continue
             record = trainer.step()
             pending.append(record)
@@ -244,12 +248,12 @@ class TrainingWorker(QObject):
             self.run_stopped.emit(RunStopped(generation, trainer.epoch, reason,
                                              trainer.predict(config.x_test)))
 
-    def _burst(self, trainer: Trainer, limit: int, pending: list[StepRecord], version: int
-               ) -> StepRecord | None:
-        """Unthrottled epochs for one frame's time, or until a command arrives (no locking)."""
+    def _burst(self, trainer: Trainer, limit: int, pending: list[StepRecord], version: int,
+               seconds: float) -> StepRecord | None:
+        """Unthrottled epochs for `seconds`, or until a command arrives (no locking)."""
         step, append = trainer.step, pending.append
-        check_every = 32 if self.batch_seconds > 0 else 1
-        deadline = time.perf_counter() + self.batch_seconds
+        check_every = 32 if seconds > 0 else 1
+        deadline = time.perf_counter() + seconds
         record = None
         while trainer.epoch < limit and self._control_version == version:
             record = step()
@@ -260,13 +264,16 @@ class TrainingWorker(QObject):
                 break
         return record
 
-    def _wait_for_frame(self, generation: int) -> None:
+    def _wait_for_frame(self, generation: int) -> float:
+        """Wait until the window has drawn the last batch; returns the seconds waited."""
+        start = time.perf_counter()
         with self._condition:
             self._awaiting_frame = True
             self._condition.wait_for(
                 lambda: not self._awaiting_frame or self._abort or not self._playing
                 or self._generation != generation,
                 timeout=MAX_FRAME_WAIT)
+        return time.perf_counter() - start
 
     def _flush(self, generation: int, pending: list[StepRecord]) -> None:
         if pending:
