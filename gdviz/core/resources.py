@@ -1,4 +1,4 @@
-"""Where the shipped data files (presets, icons, style sheets) live.
+"""Where the shipped data files (presets, icons) live.
 
 In a source checkout or an editable install they are in the top-level `resources/` folder; an
 installed wheel carries the same folder as `gdviz/resources/` (see pyproject.toml).
