@@ -157,7 +157,7 @@ def run_headless(config: RunConfig, as_json: bool = False) -> int:
         log_every = config.log_every
 
         def emit(record: StepRecord) -> None:
-            if (record.epoch - 1) % log_every == 0:
+            if transcript.is_logged(record.epoch, log_every):
                 out.write(transcript.epoch_line(config.trainer, record) + "\n")
 
     outcome = train(trainer, config.epochs, on_record=emit)

@@ -3,8 +3,6 @@ and the notebook's log on the right, transport controls and a timeline on top.""
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import QEvent, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
@@ -341,7 +339,7 @@ class MainWindow(QMainWindow):
         if history is not None:
             params = history.params_at(model.cursor)
             labels["params"].setText("  ".join(
-                f"{name} = {number(value) if math.isfinite(value) else value}"
+                f"{name} = {number(value)}"
                 for name, value in zip(history.param_names, params, strict=True)))
         labels["state"].setText(STATE_TEXT[model.state])
         color = {"diverged": "#D55E00", "playing": "#009E73", "finished": "#0072B2"}

@@ -15,12 +15,11 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from gdviz.core import transcript
 from gdviz.core.config import RunConfig
 from gdviz.core.history import History
-from gdviz.core.surface import LossLandscape
+from gdviz.core.surface import LossLandscape, gradient_scale
 from gdviz.core.trainers import data_arrays
 from gdviz.ui.worker import EpochBatch, RunStarted, RunStopped, TrainingWorker
 
 REDRAW_MS = 16
-STATES = ("loading", "ready", "playing", "paused", "finished", "diverged")
 
 
 class RunModel(QObject):
@@ -124,6 +123,11 @@ class RunModel(QObject):
             self._set_state("playing")
             self._replay_timer.start(max(REDRAW_MS, round(1000 / self.epochs_per_second)))
             return
+        self._train_on(self.epochs_per_second)
+
+    def _train_on(self, epochs_per_second: float | None) -> None:
+        """Let the worker train from the newest epoch at this speed (None: unthrottled)."""
+        assert self.history is not None
         self.cursor = len(self.history)
         if self.at_limit:
             self._set_state("diverged" if self.diverged_at else "finished")
@@ -132,7 +136,7 @@ class RunModel(QObject):
             return
         self._following = True
         self._worker_playing = True
-        self._worker.play(self.epochs_per_second)
+        self._worker.play(epochs_per_second)
         self._set_state("playing")
 
     def pause(self) -> None:
@@ -172,11 +176,7 @@ class RunModel(QObject):
         if self.history is None:
             return
         self._replay_timer.stop()
-        self.cursor = len(self.history)
-        speed = self.epochs_per_second
-        self.epochs_per_second = None
-        self.play()
-        self.epochs_per_second = speed
+        self._train_on(None)
         self._schedule_redraw()
 
     def set_speed(self, epochs_per_second: float | None) -> None:
@@ -300,8 +300,6 @@ class RunModel(QObject):
         return f"Reached the epoch limit ({self.config.epochs}). Raise Epochs or Home to reset."
 
     def critical_lr(self) -> float:
-        from gdviz.core.surface import gradient_scale
-
         scale = gradient_scale(self.config.trainer, self.config.gradient, len(self.config.x))
         return self.landscape.critical_lr(scale)
 
