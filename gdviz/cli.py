@@ -135,9 +135,11 @@ def run_headless(config: RunConfig, as_json: bool = False) -> int:
     from gdviz.core import transcript
     from gdviz.core.records import StepRecord
     from gdviz.core.trainers import make_trainer
-    from gdviz.core.training import train
+    from gdviz.core.training import quiet_overflow, train
 
-    trainer = make_trainer(config)
+    with quiet_overflow():  # a start far out may overflow float32 at once: that is divergence
+        trainer = make_trainer(config)
+        prediction_before = trainer.predict(config.x_test)
     out = sys.stdout
     names = trainer.param_names
 
@@ -150,8 +152,7 @@ def run_headless(config: RunConfig, as_json: bool = False) -> int:
                 row[f"grad_{name}"] = _json_number(value)
             out.write(json.dumps(row) + "\n")
     else:
-        before = transcript.before_line(config.trainer, config.x_test,
-                                        trainer.predict(config.x_test))
+        before = transcript.before_line(config.trainer, config.x_test, prediction_before)
         if before is not None:
             out.write(before + "\n")
         log_every = config.log_every
@@ -169,7 +170,8 @@ def run_headless(config: RunConfig, as_json: bool = False) -> int:
         if as_json:
             out.write(json.dumps({"diverged_at": outcome.diverged_at}) + "\n")
         return EXIT_DIVERGED
-    prediction = trainer.predict(config.x_test)
+    with quiet_overflow():
+        prediction = trainer.predict(config.x_test)
     if as_json:
         summary = {"summary": "finished", "epochs_run": outcome.epochs_run,
                    "x_test": config.x_test, "prediction": _json_number(prediction)}

@@ -125,6 +125,16 @@ def _no_dangling_training_threads(request: pytest.FixtureRequest) -> Iterator[No
                 pass
         return alive
 
+    # A window closed while torch was importing parks its thread until the import ends (it
+    # cannot be interrupted); so does the background torch import. Both end by themselves.
+    from gdviz.core import torch_preload
+    from gdviz.ui import run_model
+
+    torch_preload.wait(60)
+    deadline = time.monotonic() + 60
+    while run_model._parked and time.monotonic() < deadline:
+        qtbot.wait(20)
+        run_model._reap()
     deadline = time.monotonic() + 1.0  # a short grace period for threads that are ending
     while running() and time.monotonic() < deadline:
         qtbot.wait(20)

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from gdviz.core.config import build_config
-from gdviz.core.surface import LossLandscape, SufficientStats, gradient_scale
+from gdviz.core.registry import spec
+from gdviz.core.surface import LossLandscape, SufficientStats
 from gdviz.core.trainers import make_trainer
 from gdviz.core.training import new_history, train
 
@@ -126,10 +127,10 @@ def test_stats_surface_matches_on_degenerate_data() -> None:
 def test_critical_lr_of_the_notebook() -> None:
     landscape = LossLandscape.from_data(np.array([1.0, 2, 3, 4]), np.array([2.0, 4, 6, 8]), False)
     assert landscape.critical_lr() == 1 / 7.5  # 1/mean(x²)
-    scale = gradient_scale("numpy", "notebook", 4)
+    scale = spec("numpy").gradient_scale("notebook", 4)
     assert scale == 4.0 and np.isclose(landscape.critical_lr(scale), 1 / 30)
-    assert gradient_scale("numpy", "mean", 4) == 1.0
-    assert gradient_scale("autograd", None, 4) == gradient_scale("nn", None, 4) == 1.0
+    assert spec("numpy").gradient_scale("mean", 4) == 1.0
+    assert spec("autograd").gradient_scale(None, 4) == spec("nn").gradient_scale(None, 4) == 1.0
 
 
 TRAINER_MODES = [("numpy", "notebook"), ("numpy", "mean"), ("autograd", None), ("nn", None)]
@@ -142,9 +143,9 @@ def test_critical_lr_separates_convergence_from_divergence(data, mode) -> None:
     """The real trainer at 0.95 × critical lr converges and at 1.05 × diverges."""
     x, y = data
     trainer, gradient = mode
-    with_bias = trainer == "nn"
+    with_bias = spec(trainer).has_bias
     landscape = LossLandscape.from_data(x, y, with_bias=with_bias)
-    critical = landscape.critical_lr(gradient_scale(trainer, gradient, x.size))
+    critical = landscape.critical_lr(spec(trainer).gradient_scale(gradient, x.size))
     extra: dict[str, object] = {"w0": landscape.optimum[0] + 1.0}
     if gradient is not None:
         extra["gradient"] = gradient
@@ -154,7 +155,7 @@ def test_critical_lr_separates_convergence_from_divergence(data, mode) -> None:
     # |1 - lr·λ| = 0.9 along the steepest direction, but a flat direction (ill-conditioned
     # (w, b)) contracts slower: run long enough for the slowest one to shrink the excess 1e4x.
     lr = 0.95 * critical
-    scale = gradient_scale(trainer, gradient, x.size)
+    scale = spec(trainer).gradient_scale(gradient, x.size)
     rho = float(np.abs(1 - lr * np.linalg.eigvalsh(landscape.hessian(scale))).max())
     epochs = int(np.ceil(np.log(1e-4) / (2 * np.log(rho)))) + 10
     assume(epochs <= 20_000)

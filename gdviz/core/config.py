@@ -14,30 +14,27 @@ from typing import Any
 
 import numpy as np
 
+from gdviz.core.registry import (
+    DEFAULT_TRAINER,
+    NOTEBOOK_X,
+    NOTEBOOK_Y,
+    SPECS,
+    TRAINERS,
+    TrainerSpec,
+    spec,
+)
 from gdviz.core.resources import resource_path
 
-TRAINERS = ("numpy", "autograd", "nn")
-TORCH_TRAINERS = ("autograd", "nn")
-GRADIENT_MODES = ("notebook", "mean")
+GRADIENT_MODES = tuple(dict.fromkeys(m for s in SPECS.values() for m in s.gradient_modes))
 MAX_EPOCHS = 10**8
 MAX_SEED = 2**63 - 1
 
-TRAINER_TITLES = {
-    "numpy": "NumPy, manual gradient",
-    "autograd": "PyTorch autograd",
-    "nn": "torch.nn Linear + SGD",
-}
+_COMMON_DEFAULTS: dict[str, Any] = {"x": NOTEBOOK_X, "y": NOTEBOOK_Y, "x_test": 5.0, "seed": 0}
 
-_NOTEBOOK_X = (1.0, 2.0, 3.0, 4.0)
-_NOTEBOOK_Y = (2.0, 4.0, 6.0, 8.0)
-
-# The notebook's three training cells.
-TRAINER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "numpy": {"lr": 0.01, "epochs": 10, "log_every": 1, "w0": 0.0, "gradient": "notebook"},
-    "autograd": {"lr": 0.01, "epochs": 100, "log_every": 10, "w0": 0.0},
-    "nn": {"lr": 0.01, "epochs": 100, "log_every": 10, "w0": None, "b0": None, "seed": 0},
-}
-_COMMON_DEFAULTS: dict[str, Any] = {"x": _NOTEBOOK_X, "y": _NOTEBOOK_Y, "x_test": 5.0, "seed": 0}
+# What each CLI option is called in the window, for messages shown there.
+_WINDOW_NAMES = {"--lr": "learning rate", "--epochs": "epochs", "--log-every": "log interval",
+                 "--x-test": "predict at x", "--w0": "w0", "--b0": "b0", "--seed": "seed",
+                 "--gradient": "gradient", "--x": "x column", "--y": "y column"}
 
 _PRESET_KEYS = {"description", "trainer", "lr", "epochs", "log_every", "x", "y", "x_test", "w0",
                 "b0", "seed", "gradient"}
@@ -46,17 +43,25 @@ _PRESET_KEYS = {"description", "trainer", "lr", "epochs", "log_every", "x", "y",
 class ConfigError(ValueError):
     """A value the user gave is unusable; the message is one line, fit to show as it is."""
 
+    @property
+    def ui_text(self) -> str:
+        """The message in the window's words: 'learning rate' instead of '--lr'."""
+        text = str(self)
+        for option in sorted(_WINDOW_NAMES, key=len, reverse=True):
+            text = text.replace(option, _WINDOW_NAMES[option])
+        return text
+
 
 @dataclass(frozen=True)
 class RunConfig:
     """Everything one training run needs. Build it with `build_config` so it is validated."""
 
-    trainer: str = "numpy"
+    trainer: str = DEFAULT_TRAINER
     lr: float = 0.01
     epochs: int = 10
     log_every: int = 1
-    x: tuple[float, ...] = _NOTEBOOK_X
-    y: tuple[float, ...] = _NOTEBOOK_Y
+    x: tuple[float, ...] = NOTEBOOK_X
+    y: tuple[float, ...] = NOTEBOOK_Y
     x_test: float = 5.0
     w0: float | None = 0.0
     b0: float | None = None
@@ -65,12 +70,25 @@ class RunConfig:
     preset: str | None = field(default=None, compare=False)
 
     @property
+    def spec(self) -> TrainerSpec:
+        return spec(self.trainer)
+
+    @property
     def has_bias(self) -> bool:
-        return self.trainer == "nn"
+        return self.spec.has_bias
 
     @property
     def param_names(self) -> tuple[str, ...]:
-        return ("w", "b") if self.has_bias else ("w",)
+        return self.spec.param_names
+
+    @property
+    def seeded(self) -> bool:
+        """The start values come from torch.manual_seed(seed), not from w0 and b0."""
+        return self.spec.seeded_start and self.w0 is None and self.b0 is None
+
+    def gradient_scale(self) -> float:
+        """How many times the MSE gradient this run's update uses."""
+        return self.spec.gradient_scale(self.gradient, len(self.x))
 
     def replace(self, **changes: Any) -> RunConfig:
         """A new validated configuration with `changes` applied on top of this one."""
@@ -85,6 +103,19 @@ class RunConfig:
                 if key not in changes:
                     values.pop(key)
         return build_config(trainer=trainer, explicit=values, preset_name=None, keep_preset=preset)
+
+
+def describe_change(old: RunConfig, new: RunConfig) -> str:
+    """A short phrase for the status bar saying what a new config changed."""
+    if new.trainer != old.trainer:
+        return f"trainer changed to {new.spec.title}"
+    if (new.x, new.y) != (old.x, old.y):
+        return f"data changed ({len(new.x)} points)"
+    names = {"lr": "learning rate", "epochs": "epochs", "w0": "w0", "b0": "b0", "seed": "seed",
+             "gradient": "gradient", "x_test": "predict at x", "log_every": "log interval"}
+    changed = [f"{label} {getattr(old, key)} → {getattr(new, key)}"
+               for key, label in names.items() if getattr(old, key) != getattr(new, key)]
+    return ", ".join(changed) if changed else "settings applied"
 
 
 def parse_numbers(text: str, option: str) -> tuple[float, ...]:
@@ -140,28 +171,30 @@ def build_config(
     if preset_name is not None:
         preset = load_preset(preset_name)
         preset.pop("description", None)
-    chosen = trainer or preset.get("trainer") or "numpy"
+    chosen = trainer or preset.get("trainer") or DEFAULT_TRAINER
     if chosen not in TRAINERS:
         raise ConfigError(f"unknown trainer {chosen!r} (choose from {', '.join(TRAINERS)})")
+    chosen_spec = spec(chosen)
 
-    if "gradient" in explicit and chosen in TORCH_TRAINERS:
-        raise ConfigError(f"--gradient applies only to the numpy trainer, not to {chosen!r}")
-    if "b0" in explicit and chosen != "nn":
-        raise ConfigError(f"--b0 applies only to the nn trainer; {chosen!r} fits f = w*x (no bias)")
+    if "gradient" in explicit and not chosen_spec.gradient_modes:
+        having = ", ".join(name for name, s in SPECS.items() if s.gradient_modes)
+        raise ConfigError(f"--gradient applies only to the {having} trainer, not to {chosen!r}")
+    if "b0" in explicit and not chosen_spec.has_bias:
+        raise ConfigError(f"--b0 applies only to a model with a bias; {chosen!r} fits f = w*x")
 
-    values: dict[str, Any] = {**_COMMON_DEFAULTS, **TRAINER_DEFAULTS[chosen]}
+    values: dict[str, Any] = {**_COMMON_DEFAULTS, **chosen_spec.defaults}
     for key, value in preset.items():
         if key == "trainer":
             continue
-        if key == "gradient" and chosen in TORCH_TRAINERS:
+        if key == "gradient" and not chosen_spec.gradient_modes:
             continue  # a numpy preset run with a torch trainer keeps its data, not its mode
-        if key == "b0" and chosen != "nn":
+        if key == "b0" and not chosen_spec.has_bias:
             continue
         values[key] = tuple(value) if isinstance(value, list) else value
     values.update(explicit)
-    if chosen in TORCH_TRAINERS:
+    if not chosen_spec.gradient_modes:
         values["gradient"] = None
-    if chosen != "nn":
+    if not chosen_spec.has_bias:
         values["b0"] = None
     values["trainer"] = chosen
     values["preset"] = preset_name or keep_preset
@@ -173,8 +206,10 @@ def _validated(values: dict[str, Any]) -> RunConfig:
     y = _number_tuple(values["y"], "--y")
     if len(x) != len(y):
         raise ConfigError(f"--x has {len(x)} values but --y has {len(y)}: they must pair up")
-    if values["trainer"] == "nn" and len(x) < 2:
-        raise ConfigError("the nn trainer fits a weight and a bias: it needs at least two points")
+    trainer_spec = spec(values["trainer"])
+    if len(x) < trainer_spec.min_points:
+        raise ConfigError(f"the {trainer_spec.name} trainer fits {len(trainer_spec.param_names)} "
+                          f"parameters: it needs at least {trainer_spec.min_points} points")
 
     lr = _finite(values["lr"], "--lr")
     if lr <= 0:
@@ -189,8 +224,8 @@ def _validated(values: dict[str, Any]) -> RunConfig:
     if not 0 <= seed <= MAX_SEED:
         raise ConfigError(f"--seed must be between 0 and 2**63-1, got {seed}")
     gradient = values.get("gradient")
-    if gradient is not None and gradient not in GRADIENT_MODES:
-        choices = ", ".join(GRADIENT_MODES)
+    if gradient is not None and gradient not in trainer_spec.gradient_modes:
+        choices = ", ".join(trainer_spec.gradient_modes)
         raise ConfigError(f"--gradient must be one of {choices}, got {gradient!r}")
 
     w0 = values.get("w0")

@@ -86,12 +86,14 @@ class LossLandscape:
             return np.array([[2.0 * s.sxx / s.n * gradient_scale]])
         return 2.0 / s.n * gradient_scale * np.array([[s.sxx, s.sx], [s.sx, s.n]])
 
+    def contraction_factor(self, lr: float, gradient_scale: float = 1.0) -> float:
+        """max |1 − lr·λ| over the Hessian's eigenvalues: how much the error is multiplied by
+        per epoch along its slowest-shrinking (or fastest-growing) direction."""
+        eigenvalues = np.linalg.eigvalsh(self.hessian(gradient_scale))
+        return float(np.max(np.abs(1.0 - lr * eigenvalues)))
+
     def critical_lr(self, gradient_scale: float = 1.0) -> float:
         """The learning rate above which plain gradient descent diverges: 2 / λ_max."""
         largest = float(np.linalg.eigvalsh(self.hessian(gradient_scale))[-1])
         return 2.0 / largest if largest > 0 else math.inf
 
-
-def gradient_scale(trainer: str, gradient_mode: str | None, n: int) -> float:
-    """How many times the MSE gradient a trainer's update uses (N for the notebook's numpy)."""
-    return float(n) if trainer == "numpy" and gradient_mode != "mean" else 1.0

@@ -28,11 +28,8 @@ class Trainer(Protocol):
 
 
 def make_trainer(config: RunConfig) -> Trainer:
-    if config.trainer == "numpy":
-        return NumpyTrainer(config)
-    if config.trainer == "autograd":
-        return AutogradTrainer(config)
-    return NNTrainer(config)
+    trainer: Trainer = config.spec.build(config)
+    return trainer
 
 
 def data_arrays(config: RunConfig) -> tuple[np.ndarray, np.ndarray]:

@@ -47,8 +47,9 @@ class RunOutcome:
     diverged_at: int | None  # the epoch whose loss or parameters stopped being finite
 
 
-def new_history(trainer: Trainer) -> History:
-    return History(trainer.param_names, trainer.params())
+def new_history(trainer: Trainer, n_points: int = 0) -> History:
+    """An empty history for `trainer`; with `n_points`, it keeps each epoch's forward pass."""
+    return History(trainer.param_names, trainer.params(), n_points=n_points)
 
 
 def train(

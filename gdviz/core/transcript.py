@@ -7,23 +7,18 @@ training, and nn prints its x as `X_test.item()` ("5.0") before training but as 
 
 from __future__ import annotations
 
-import numpy as np
-
 from gdviz.core.records import StepRecord
+from gdviz.core.registry import format_before_x, format_x, spec
 
-
-def format_x(x: float) -> str:
-    """x as the notebook's literal `forward(5)` shows it: 5, or 2.5."""
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
+__all__ = ["after_line", "before_line", "epoch_line", "format_epoch", "format_x", "is_logged"]
 
 
 def before_line(trainer: str, x_test: float, prediction: float) -> str | None:
-    if trainer == "numpy":
-        return f"prediction before training: f({format_x(x_test)}){prediction:.3f}"
-    if trainer == "nn":
-        shown = float(np.float32(x_test))  # X_test.item() of a float32 tensor
-        return f"prediction before training: f({shown}){prediction:.3f}"
-    return None
+    trainer_spec = spec(trainer)
+    if trainer_spec.before_line is None:
+        return None
+    return (f"prediction before training: f({format_before_x(trainer_spec, x_test)})"
+            f"{prediction:.3f}")
 
 
 def epoch_line(trainer: str, record: StepRecord) -> str:
@@ -32,7 +27,7 @@ def epoch_line(trainer: str, record: StepRecord) -> str:
 
 def format_epoch(trainer: str, epoch: int, w_after: float, loss: float) -> str:
     """The epoch line from its numbers (the window rebuilds it from the History)."""
-    trailing = "" if trainer == "nn" else " "
+    trailing = " " if spec(trainer).epoch_line_trailing_space else ""
     return f"epoch {epoch}: w = {w_after:.3f}, loss = {loss:.8f}{trailing}"
 
 

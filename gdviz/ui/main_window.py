@@ -3,9 +3,10 @@ and the notebook's log on the right, transport controls and a timeline on top.""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QApplication,
     QComboBox,
     QDockWidget,
@@ -19,24 +20,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gdviz.core.config import TRAINER_TITLES, ConfigError, RunConfig, build_config
+from gdviz.core.config import ConfigError, RunConfig, build_config, describe_change
 from gdviz.core.resources import resource_path
-from gdviz.ui.panels import (
-    DEFAULT_SPEED_INDEX,
-    SPEEDS,
-    ControlsPanel,
-    DatasetEditor,
-    LogPanel,
-    StepPanel,
-    number,
-)
+from gdviz.ui.controls import DEFAULT_SPEED_INDEX, SPEEDS, ControlsPanel
+from gdviz.ui.data_editor import DatasetEditor
+from gdviz.ui.formatting import number
+from gdviz.ui.log_panel import LogPanel
 from gdviz.ui.plots import FitPlot, LossPlot, SurfacePlot, WeightsPlot
 from gdviz.ui.run_model import RunModel
+from gdviz.ui.step_panel import StepPanel
 from gdviz.ui.style import bold, configure_pyqtgraph
 
 PAINT_SETTLE_MS = 6  # longer than Qt's 5 ms update-request interval
 STATE_TEXT = {"loading": "loading…", "ready": "ready", "playing": "playing", "paused": "paused",
-              "finished": "finished", "diverged": "diverged"}
+              "finished": "finished", "diverged": "diverged", "failed": "failed"}
 
 
 def icon(name: str) -> QIcon:
@@ -69,6 +66,8 @@ class MainWindow(QMainWindow):
         self.model.message.connect(self._on_model_message)
         self._on_model_run_reset()
         self._on_model_state_changed(self.model.state)
+        self._on_model_message(self.model.session.message)  # said before we listened
+        self._return_focus_after_editing()
 
     # --- construction ----------------------------------------------------------------------------
 
@@ -218,9 +217,32 @@ class MainWindow(QMainWindow):
 
     # --- user actions ----------------------------------------------------------------------------
 
+    def _return_focus_after_editing(self) -> None:
+        """Enter or Esc in a field hands the keys back to the run (Space, arrows, End)."""
+        for spin in self.findChildren(QAbstractSpinBox):
+            spin.installEventFilter(self)
+        for combo in (self.controls.trainer_combo, self.controls.gradient_combo):
+            combo.activated.connect(self._on_field_done)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
+        if event.type() == QEvent.Type.KeyPress and isinstance(watched, QAbstractSpinBox):
+            key = event.key()  # type: ignore[attr-defined]
+            if key == Qt.Key.Key_Escape:
+                watched.setValue(watched.value())  # type: ignore[attr-defined]  # drop the typing
+                self._on_field_done()
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                QTimer.singleShot(0, self._on_field_done)  # after the field has applied it
+        return super().eventFilter(watched, event)
+
+    @Slot()
+    def _on_field_done(self) -> None:
+        self.plots_area.setFocus()
+
     def showEvent(self, event) -> None:  # Qt override
         super().showEvent(event)
         self.plots_area.setFocus()  # so Space and the arrows drive the run from the start
+        QTimer.singleShot(0, self.model.start_preload_watch)  # after the first paint
 
     def event(self, event: QEvent) -> bool:  # Qt override
         handled = super().event(event)
@@ -240,7 +262,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_play_triggered(self) -> None:
         self.model.toggle_play()
-        self._on_model_state_changed(self.model.state)
+        self._on_model_state_changed(str(self.model.state))
 
     @Slot(int)
     def _on_speed_combo_changed(self, _index: int) -> None:
@@ -253,33 +275,32 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_controls_config_edited(self, config: RunConfig) -> None:
-        self.model.set_config(config)
+        self.model.set_config(config, describe_change(self.model.config, config))
 
     @Slot(tuple, tuple)
     def _on_data_editor_data_edited(self, x: tuple[float, ...], y: tuple[float, ...]) -> None:
         try:
             config = self.model.config.replace(x=x, y=y)
         except ConfigError as error:
-            self._on_model_message(f"{error}; the run keeps the last valid data")
+            self._on_model_message(f"{error.ui_text}; the run keeps the last valid data")
             return
-        self.model.set_config(config)
+        self.model.set_config(config, describe_change(self.model.config, config))
 
     @Slot(str)
     def apply_preset(self, name: str) -> None:
         try:
             config = build_config(preset_name=name)
         except ConfigError as error:
-            self._on_model_message(str(error))
+            self._on_model_message(error.ui_text)
             return
-        self.model.set_config(config)
-        self._on_model_message(f"Preset {name}")
+        self.model.set_config(config, f"preset {name}")
 
     # --- from the model --------------------------------------------------------------------------
 
     @Slot()
     def _on_model_run_reset(self) -> None:
         config = self.model.config
-        self.setWindowTitle(f"gdviz — {TRAINER_TITLES[config.trainer]}")
+        self.setWindowTitle(f"gdviz — {config.spec.title}")
         self.controls.set_config(config, self.model.critical_lr())
         self.data_editor.set_points(config.x, config.y)
         self.surface_plot.rebuild()
@@ -312,24 +333,26 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_model_state_changed(self, state: str) -> None:
+        playing = self.model.session.is_playing  # also a play waiting for the trainer
         self.action_play.blockSignals(True)
-        self.action_play.setChecked(state == "playing")
-        self.action_play.setIcon(icon("pause" if state == "playing" else "play"))
-        self.action_play.setText("Pause" if state == "playing" else "Play")
+        self.action_play.setChecked(playing)
+        self.action_play.setIcon(icon("pause" if playing else "play"))
+        self.action_play.setText("Pause" if playing else "Play")
         self.action_play.blockSignals(False)
         self._update_status()
 
     @Slot(str)
     def _on_model_message(self, text: str) -> None:
         if text:
-            self.statusBar().showMessage(text, 0 if "iverge" in text else 8000)
+            lasting = any(word in text for word in ("iverge", "failed", "Loading"))
+            self.statusBar().showMessage(text, 0 if lasting else 8000)
         else:
             self.statusBar().clearMessage()
 
     def _update_status(self) -> None:
         model = self.model
         labels = self.status_labels
-        labels["trainer"].setText(TRAINER_TITLES[model.config.trainer])
+        labels["trainer"].setText(model.config.spec.title)
         labels["epoch"].setText(f"epoch {model.cursor} / {model.config.epochs}")
         history = model.history
         if history is not None and model.cursor >= 1:
@@ -341,9 +364,12 @@ class MainWindow(QMainWindow):
             labels["params"].setText("  ".join(
                 f"{name} = {number(value)}"
                 for name, value in zip(history.param_names, params, strict=True)))
-        labels["state"].setText(STATE_TEXT[model.state])
-        color = {"diverged": "#D55E00", "playing": "#009E73", "finished": "#0072B2"}
-        labels["state"].setStyleSheet(f"color: {color.get(model.state, '#222222')}")
+        pending = model.session.pending
+        waiting = f" (then {pending.describe()})" if pending is not None else ""
+        labels["state"].setText(STATE_TEXT[str(model.state)] + waiting)
+        color = {"diverged": "#D55E00", "failed": "#D55E00", "playing": "#009E73",
+                 "finished": "#0072B2"}
+        labels["state"].setStyleSheet(f"color: {color.get(str(model.state), '#222222')}")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         self.model.shutdown()

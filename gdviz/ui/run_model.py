@@ -1,25 +1,37 @@
-"""The window's model of one run: config, history, the cursor over it, and the run state.
+"""The window's model: a Qt shell around the Qt-free `Session` and training loop.
 
-It owns the training thread. Views read from it and redraw on `updated`, which fires at most
-~60 times a second however fast records arrive; every record is kept in the History.
+It owns the training thread, turns the loop's signals into session calls, drives the replay
+timer, and coalesces redraws: views redraw on `updated`, at most ~60 times a second however
+fast records arrive. All the decisions live in `gdviz.core.session` and `gdviz.core.loop`.
+
+The thread belongs to the model whatever happens to the window: closing, dropping the last
+reference to an open window, or garbage collection all stop it. A trainer that is still being
+built (torch importing) cannot be interrupted, so closing never waits for it: the thread is
+parked until it ends by itself (see `_release_thread`).
 """
 
 from __future__ import annotations
 
-import sys
+import atexit
 import time
+import weakref
 from collections.abc import Iterator
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from gdviz.core import transcript
+from gdviz.core import torch_preload
 from gdviz.core.config import RunConfig
 from gdviz.core.history import History
-from gdviz.core.surface import LossLandscape, gradient_scale
-from gdviz.core.trainers import data_arrays
-from gdviz.ui.worker import EpochBatch, RunStarted, RunStopped, TrainingWorker
+from gdviz.core.loop import TrainingControl
+from gdviz.core.session import RunState, Session
+from gdviz.core.surface import LossLandscape
+from gdviz.ui.worker import EpochBatch, RunFailed, RunStarted, RunStopped, TrainingWorker
 
 REDRAW_MS = 16
+CLOSE_WAIT_MS = 500  # closing waits this long for the thread, never for a torch import
+PRELOAD_IDLE_S = 1.5  # torch is imported in the background after this long without commands
+
+_parked: list[tuple[QThread, QObject]] = []  # threads still building a trainer after a close
 
 
 class RunModel(QObject):
@@ -28,239 +40,234 @@ class RunModel(QObject):
     state_changed = Signal(str)
     message = Signal(str)  # for the status bar
 
-    def __init__(self, config: RunConfig, parent: QObject | None = None) -> None:
+    def __init__(self, config: RunConfig, parent: QObject | None = None,
+                 batch_seconds: float | None = None) -> None:
         super().__init__(parent)
-        self.config = config
-        self.history: History | None = None
-        self.landscape = self._landscape_for(config)
-        self.cursor = 0
-        self.state = "loading"
-        self.epochs_per_second: float | None = 5.0
-        self.before_line: str | None = None
-        self.after_line: str | None = None
-        self.diverged_at: int | None = None
-        self._generation = 0
-        self._following = True  # the cursor tracks the newest epoch
-        self._worker_playing = False
         # A window sets this and calls frame_painted() once Qt has painted an update; without
         # a window, the model acknowledges each update itself.
         self.view_reports_paint = False
+        self._closed = False
+        self._last_batch = 0
 
-        self._redraw_timer = QTimer(self)
-        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer = QTimer(self, singleShot=True)
         self._redraw_timer.timeout.connect(self._redraw)
         self._last_redraw = 0.0
         self._replay_timer = QTimer(self)
         self._replay_timer.timeout.connect(self._on_replay_timer_timeout)
+        self._preload_timer = QTimer(self, singleShot=True, interval=500)
+        self._preload_timer.timeout.connect(self._on_preload_timer_timeout)
 
+        self.control = TrainingControl()
         self._thread = QThread()
         self._thread.setObjectName("gdviz-training")
-        self._worker = TrainingWorker()
+        if batch_seconds is None:
+            self._worker = TrainingWorker(self.control)
+        else:
+            self._worker = TrainingWorker(self.control, batch_seconds)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.work)
         self._worker.run_started.connect(self._on_worker_run_started)
         self._worker.epochs_finished.connect(self._on_worker_epochs_finished)
         self._worker.run_stopped.connect(self._on_worker_run_stopped)
-        self._worker.failed.connect(self._on_worker_failed)
+        self._worker.run_failed.connect(self._on_worker_run_failed)
+        # Stops the thread when this model goes away by any route, closeEvent or not.
+        self._release = weakref.finalize(self, _release_thread, self.control, self._thread,
+                                         self._worker)
         self._thread.start()
-        self.reset()
+        self.session = Session(config, self.control, on_state=self._on_session_state,
+                               on_message=self._on_session_message)
 
-    # --- reading ---------------------------------------------------------------------------------
+    # --- reading (views use these) ---------------------------------------------------------------
+
+    @property
+    def config(self) -> RunConfig:
+        return self.session.config
+
+    @property
+    def history(self) -> History | None:
+        return self.session.history
+
+    @property
+    def cursor(self) -> int:
+        return self.session.cursor
+
+    @property
+    def state(self) -> RunState:
+        return self.session.state
+
+    @property
+    def landscape(self) -> LossLandscape:
+        return self.session.landscape
 
     @property
     def epochs_recorded(self) -> int:
-        return 0 if self.history is None else len(self.history)
+        return self.session.epochs_recorded
 
     @property
     def at_limit(self) -> bool:
-        return self.epochs_recorded >= self.config.epochs or self.diverged_at is not None
+        return self.session.at_limit
+
+    @property
+    def before_line(self) -> str | None:
+        return self.session.before_line
+
+    @property
+    def after_line(self) -> str | None:
+        return self.session.after_line
+
+    @property
+    def diverged_at(self) -> int | None:
+        return self.session.diverged_at
+
+    @property
+    def epochs_per_second(self) -> float | None:
+        return self.session.epochs_per_second
+
+    def critical_lr(self) -> float:
+        return self.session.critical_lr()
 
     def iter_log_lines(self, start: int, stop: int | None = None) -> Iterator[str]:
-        """The logged epoch lines of epochs start..stop (the prediction lines are separate)."""
-        if self.history is None:
-            return
-        stop = len(self.history) if stop is None else stop
-        loss = self.history.column("loss")
-        w = self.history.column("w")
-        for epoch in range(start, stop + 1):
-            if transcript.is_logged(epoch, self.config.log_every):
-                yield transcript.format_epoch(self.config.trainer, epoch, float(w[epoch - 1]),
-                                              float(loss[epoch - 1]))
+        return self.session.iter_log_lines(start, stop)
 
-    # --- control ---------------------------------------------------------------------------------
+    # --- commands: each goes to the session, then the views are told ---------------------------
 
-    def set_config(self, config: RunConfig) -> None:
-        """Apply a change of trainer, data or hyperparameter: a fresh run with the new config."""
-        self.config = config
-        self.landscape = self._landscape_for(config)
-        self.reset()
+    def set_config(self, config: RunConfig, what: str = "settings changed") -> None:
+        self.session.set_config(config, what)
+        self._after_reset()
 
     def reset(self) -> None:
-        self._replay_timer.stop()
-        self._worker_playing = False
-        self._generation = self._worker.configure(self.config)
-        self.history = None
-        self.cursor = 0
-        self.before_line = self.after_line = None
-        self.diverged_at = None
-        self._following = True
-        if self.config.trainer != "numpy" and "torch" not in sys.modules:
-            self.message.emit("Loading PyTorch…")
-        self._set_state("loading")
-        self.run_reset.emit()
-        self._schedule_redraw()
+        self.session.reset()
+        self._after_reset()
 
     def toggle_play(self) -> None:
-        if self.state == "playing":
-            self.pause()
-        else:
-            self.play()
+        self.session.toggle_play()
+        self._after_command()
 
     def play(self) -> None:
-        if self.history is None:
-            return
-        if self.cursor < len(self.history) and self.epochs_per_second is not None:
-            self._set_state("playing")
-            self._replay_timer.start(max(REDRAW_MS, round(1000 / self.epochs_per_second)))
-            return
-        self._train_on(self.epochs_per_second)
-
-    def _train_on(self, epochs_per_second: float | None) -> None:
-        """Let the worker train from the newest epoch at this speed (None: unthrottled)."""
-        assert self.history is not None
-        self.cursor = len(self.history)
-        if self.at_limit:
-            self._set_state("diverged" if self.diverged_at else "finished")
-            self.message.emit(self._limit_message())
-            self._schedule_redraw()
-            return
-        self._following = True
-        self._worker_playing = True
-        self._worker.play(epochs_per_second)
-        self._set_state("playing")
+        self.session.play()
+        self._after_command()
 
     def pause(self) -> None:
-        self._replay_timer.stop()
-        if self._worker_playing:
-            self._worker.pause()
-            self._worker_playing = False
-        if self.state == "playing":
-            self._set_state(self._resting_state())
+        self.session.pause()
+        self._after_command()
 
     def step(self) -> None:
-        if self.history is None:
-            return
-        self.pause()
-        if self.cursor < len(self.history):
-            self.cursor += 1  # replay what is recorded before training further
-            self._schedule_redraw()
-            return
-        if self.at_limit:
-            self.message.emit(self._limit_message())
-            return
-        self._following = True
-        self._worker.step()
+        self.session.step()
+        self._after_command()
 
     def step_back(self) -> None:
-        self.seek(self.cursor - 1)
+        self.session.step_back()
+        self._after_command()
 
     def seek(self, epoch: int) -> None:
-        if self.history is None:
-            return
-        self.pause()
-        self.cursor = max(0, min(epoch, len(self.history)))
-        self._following = self.cursor == len(self.history)
-        self._schedule_redraw()
+        self.session.seek(epoch)
+        self._after_command()
 
     def run_to_end(self) -> None:
-        if self.history is None:
-            return
-        self._replay_timer.stop()
-        self._train_on(None)
-        self._schedule_redraw()
+        self.session.run_to_end()
+        self._after_command()
 
     def set_speed(self, epochs_per_second: float | None) -> None:
-        self.epochs_per_second = epochs_per_second
-        if self._worker_playing:
-            self._worker.set_speed(epochs_per_second)
-        if self._replay_timer.isActive():
-            self._replay_timer.stop()
-            self.play()
+        self.session.set_speed(epochs_per_second)
+        self._after_command()
 
     def shutdown(self) -> None:
-        """Stop and join the training thread (closeEvent); never terminate() it."""
+        """Stop the training thread (closeEvent); returns within CLOSE_WAIT_MS, never hangs."""
+        if self._closed:
+            return
+        self._closed = True
         self._replay_timer.stop()
         self._redraw_timer.stop()
-        if self._thread.isRunning():
-            self._worker.stop()
-            self._thread.quit()  # before wait(): the loop's own finished->quit needs our event loop
-            self._thread.wait()
+        self._preload_timer.stop()
+        for signal in (self._worker.run_started, self._worker.epochs_finished,
+                       self._worker.run_stopped, self._worker.run_failed):
+            signal.disconnect()  # a closed window hears nothing more, late or not
+        self._release()
+
+    def start_preload_watch(self) -> None:
+        """Import torch in the background once the window is idle (call after the first paint)."""
+        if not self._closed and not torch_preload.is_loaded():
+            self._preload_timer.start()
 
     # --- from the worker -------------------------------------------------------------------------
 
     @Slot(object)
     def _on_worker_run_started(self, started: RunStarted) -> None:
-        if started.generation != self._generation:
+        if self._closed:
             return
-        self.history = History(started.config.param_names, started.initial_params)
-        self.before_line = transcript.before_line(started.config.trainer, started.config.x_test,
-                                                  started.prediction)
-        self._set_state("ready")
-        self.message.emit("")
-        self._schedule_redraw()
+        self.session.started(started.generation, started.config, started.initial_params,
+                             started.prediction)
+        self._after_command()
 
     @Slot(object)
     def _on_worker_epochs_finished(self, batch: EpochBatch) -> None:
-        if batch.generation != self._generation or self.history is None:
+        if self._closed:
             return
-        self.history.extend(batch.records)
-        if self._following:
-            self.cursor = len(self.history)
-        if self.state == "ready":
-            self._set_state("paused")
+        self.session.recorded(batch.generation, batch.records)
+        self._last_batch = batch.number
         self._schedule_redraw()
 
     @Slot(object)
     def _on_worker_run_stopped(self, stopped: RunStopped) -> None:
-        if stopped.generation != self._generation:
+        if self._closed:
             return
-        if stopped.reason == "paused":
-            return  # the GUI's own state already says paused or playing
-        self._worker_playing = False
-        self._replay_timer.stop()
-        if stopped.reason == "finished":
-            self.after_line = transcript.after_line(self.config.x_test, stopped.prediction)
-            self._set_state("finished")
-            self.message.emit(f"Finished {stopped.epoch} epochs. Home resets the run.")
-        else:
-            self.diverged_at = stopped.epoch
-            self._set_state("diverged")
-            self.message.emit(self._limit_message())
-        self._schedule_redraw()
+        self.session.stopped(stopped.generation, stopped.epoch, stopped.reason,
+                             stopped.prediction)
+        self._after_command()
 
-    @Slot(str)
-    def _on_worker_failed(self, text: str) -> None:
-        self._worker_playing = False
-        self._set_state("paused")
-        self.message.emit(text.strip().splitlines()[-1])
+    @Slot(object)
+    def _on_worker_run_failed(self, failure: RunFailed) -> None:
+        if self._closed:
+            return
+        self.session.failed(failure.generation, failure.message)
+        self._after_command()
 
     @Slot()
     def _on_replay_timer_timeout(self) -> None:
-        if self.history is None or self.epochs_per_second is None:
-            self._replay_timer.stop()
+        self.session.replay_tick(self._replay_timer.interval())
+        self._after_command()
+
+    @Slot()
+    def _on_preload_timer_timeout(self) -> None:
+        """Import torch once nothing has happened for a while and nothing plays."""
+        if self._closed or torch_preload.is_loaded():
             return
-        per_tick = max(1, round(self.epochs_per_second * self._replay_timer.interval() / 1000))
-        self.cursor = min(len(self.history), self.cursor + per_tick)
-        self._schedule_redraw()
-        if self.cursor >= len(self.history):
-            self._replay_timer.stop()
-            self.play()  # the recorded history is replayed: train further
+        idle = time.monotonic() - self.session.last_command_time
+        if self.session.is_playing or idle < PRELOAD_IDLE_S:
+            self._preload_timer.start()
+            return
+        torch_preload.start()
 
     # --- helpers ---------------------------------------------------------------------------------
 
+    def _after_reset(self) -> None:
+        self._sync_replay_timer()
+        self.run_reset.emit()
+        self._schedule_redraw()
+
+    def _after_command(self) -> None:
+        self._sync_replay_timer()
+        self._schedule_redraw()
+
+    def _sync_replay_timer(self) -> None:
+        if not self.session.replaying:
+            self._replay_timer.stop()
+            return
+        interval = self.session.replay_interval_ms
+        if not self._replay_timer.isActive() or self._replay_timer.interval() != interval:
+            self._replay_timer.start(interval)
+
+    def _on_session_state(self, state: RunState) -> None:
+        if not self._closed:
+            self.state_changed.emit(str(state))
+
+    def _on_session_message(self, text: str) -> None:
+        if not self._closed:
+            self.message.emit(text)
+
     def _schedule_redraw(self) -> None:
         """Redraw now if the last frame is old enough, else once the frame interval is over."""
-        if self._redraw_timer.isActive():
+        if self._closed or self._redraw_timer.isActive():
             return
         wait_ms = REDRAW_MS - (time.perf_counter() - self._last_redraw) * 1000
         self._redraw_timer.start(max(0, round(wait_ms)))
@@ -277,33 +284,31 @@ class RunModel(QObject):
         """The views have painted the last update: unthrottled training may go on.
 
         Painting runs Python code (pyqtgraph items) that would otherwise wait for the GIL,
-        ~5 ms at a time, behind the training loop; see TrainingWorker.
+        ~5 ms at a time, behind the training loop; see gdviz/core/loop.py.
         """
-        self._worker.frame_drawn()
+        self.control.frame_drawn(self._last_batch)
 
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            self.state_changed.emit(state)
 
-    def _resting_state(self) -> str:
-        if self.diverged_at is not None:
-            return "diverged"
-        if self.history is not None and len(self.history) >= self.config.epochs:
-            return "finished"
-        return "ready" if self.epochs_recorded == 0 else "paused"
+def _release_thread(control: TrainingControl, thread: QThread, worker: QObject) -> None:
+    """Stop a model's training thread; park it if a trainer is still being built."""
+    control.stop()
+    try:
+        if thread.isRunning():
+            thread.quit()  # before wait(): the loop's own finished->quit needs an event loop
+            if not thread.wait(CLOSE_WAIT_MS):
+                _parked.append((thread, worker))  # alive until the import ends: see _reap
+    except RuntimeError:  # the C++ thread is already gone
+        pass
+    _reap()
 
-    def _limit_message(self) -> str:
-        if self.diverged_at is not None:
-            return (f"Diverged at epoch {self.diverged_at}: lr {self.config.lr:g} is above the "
-                    f"critical {self.critical_lr():.4g}. Lower it, or Home to reset.")
-        return f"Reached the epoch limit ({self.config.epochs}). Raise Epochs or Home to reset."
 
-    def critical_lr(self) -> float:
-        scale = gradient_scale(self.config.trainer, self.config.gradient, len(self.config.x))
-        return self.landscape.critical_lr(scale)
+def _reap() -> None:
+    _parked[:] = [(thread, worker) for thread, worker in _parked if not thread.isFinished()]
 
-    @staticmethod
-    def _landscape_for(config: RunConfig) -> LossLandscape:
-        x, y = data_arrays(config)
-        return LossLandscape.from_data(x, y, with_bias=config.has_bias)
+
+@atexit.register
+def _join_parked() -> None:
+    """At exit, let parked threads finish their import: a running QThread may not be freed."""
+    for thread, _worker in _parked:
+        thread.wait()
+    _parked.clear()

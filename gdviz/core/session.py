@@ -1,0 +1,368 @@
+"""The window's session, Qt-free: one run's config, history, cursor, state and pending intent.
+
+A `Session` takes the user's commands (play, step, seek, reset, a setting change …) and the
+training loop's reports (started, recorded, stopped, failed) and keeps what the views show. It
+tells the loop what to do through a `Driver` (a `TrainingControl` in the window, a fake in
+tests). Qt only adds timers and signals around it (`gdviz.ui.run_model.RunModel`).
+
+A command that arrives while the trainer is still being built (torch loading, or after a
+reset) is kept as the pending intent and carried out once the run is ready: the latest intent
+wins (End after Space runs to the end), steps add up, and every one is said in the status.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from gdviz.core import transcript
+from gdviz.core.config import RunConfig
+from gdviz.core.history import History
+from gdviz.core.records import StepRecord
+from gdviz.core.surface import LossLandscape
+from gdviz.core.trainers import data_arrays
+
+MIN_REPLAY_MS = 16  # replaying recorded epochs never redraws faster than ~60 Hz
+
+
+class RunState(str, Enum):
+    """What the run is doing; compares equal to its plain string ("ready" …)."""
+
+    LOADING = "loading"  # the trainer is being built (torch may be importing)
+    READY = "ready"  # built, epoch 0
+    PLAYING = "playing"
+    PAUSED = "paused"
+    FINISHED = "finished"  # at the epoch limit
+    DIVERGED = "diverged"  # the loss or a parameter stopped being finite
+    FAILED = "failed"  # the trainer raised: reported, and the next reset trains again
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Driver(Protocol):
+    """The part of `TrainingControl` a session uses."""
+
+    def configure(self, config: RunConfig) -> int: ...
+
+    def play(self, epochs_per_second: float | None) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def step(self, count: int = 1) -> None: ...
+
+    def set_speed(self, epochs_per_second: float | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A command waiting for the trainer: "play", "run_to_end" or "step" (`steps` of them)."""
+
+    kind: str
+    steps: int = 0
+
+    def describe(self) -> str:
+        if self.kind == "step":
+            return f"{self.steps} step{'s' if self.steps > 1 else ''}"
+        return {"play": "play", "run_to_end": "run to the end"}[self.kind]
+
+
+class Session:
+    def __init__(self, config: RunConfig, driver: Driver,
+                 on_state: Callable[[RunState], None] | None = None,
+                 on_message: Callable[[str], None] | None = None) -> None:
+        self.driver = driver
+        self.config = config
+        self.landscape = landscape_for(config)
+        self.history: History | None = None
+        self.cursor = 0
+        self.state = RunState.LOADING
+        self.message = ""
+        self.epochs_per_second: float | None = 5.0
+        self.before_line: str | None = None
+        self.after_line: str | None = None
+        self.diverged_at: int | None = None
+        self.failure: str | None = None
+        self.pending: Intent | None = None
+        self.replaying = False  # the cursor walks through recorded epochs (a timer drives it)
+        self.last_command_time = time.monotonic()
+        self._on_state = on_state
+        self._on_message = on_message
+        self._generation = 0
+        self._following = True  # the cursor tracks the newest epoch
+        self._worker_playing = False
+        self.reset()
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    @property
+    def epochs_recorded(self) -> int:
+        return 0 if self.history is None else len(self.history)
+
+    @property
+    def at_limit(self) -> bool:
+        return self.epochs_recorded >= self.config.epochs or self.diverged_at is not None
+
+    @property
+    def is_playing(self) -> bool:
+        """Playing, or about to: what the play button shows."""
+        return self.state is RunState.PLAYING or (
+            self.pending is not None and self.pending.kind in ("play", "run_to_end"))
+
+    @property
+    def replay_interval_ms(self) -> int:
+        speed = self.epochs_per_second or 1000.0
+        return max(MIN_REPLAY_MS, round(1000 / speed))
+
+    def critical_lr(self) -> float:
+        return self.landscape.critical_lr(self.config.gradient_scale())
+
+    def iter_log_lines(self, start: int, stop: int | None = None) -> Iterator[str]:
+        """The logged epoch lines of epochs start..stop (the prediction lines are separate)."""
+        if self.history is None:
+            return
+        stop = len(self.history) if stop is None else stop
+        loss = self.history.column("loss")
+        w = self.history.column("w")
+        for epoch in range(start, stop + 1):
+            if transcript.is_logged(epoch, self.config.log_every):
+                yield transcript.format_epoch(self.config.trainer, epoch, float(w[epoch - 1]),
+                                              float(loss[epoch - 1]))
+
+    # --- commands --------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to epoch 0 of a fresh run of the current config."""
+        self._touch()
+        self.replaying = False
+        self._worker_playing = False
+        self._generation = self.driver.configure(self.config)
+        self.history = None
+        self.cursor = 0
+        self.before_line = self.after_line = None
+        self.diverged_at = None
+        self.failure = None
+        self.pending = None
+        self._following = True
+        self._set_state(RunState.LOADING)
+        if self.config.spec.needs_torch and "torch" not in sys.modules:
+            self._say("Loading PyTorch…")
+        else:
+            self._say("")
+
+    def set_config(self, config: RunConfig, what: str = "settings changed") -> None:
+        """A changed trainer, data or setting: a fresh run, still playing if it was."""
+        keep_playing = self.is_playing
+        self.config = config
+        self.landscape = landscape_for(config)
+        self.reset()
+        if keep_playing:
+            self.pending = Intent("play")
+            self._set_state(self.state)  # the play button keeps showing "playing"
+        playing = "; still playing" if keep_playing else ""
+        self._say(f"{what}: the run restarted from epoch 0{playing}")
+
+    def toggle_play(self) -> None:
+        if self.is_playing:
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        self._touch()
+        if self.history is None:
+            self._wait_for_trainer(Intent("play"))
+            return
+        if self.cursor < len(self.history) and self.epochs_per_second is not None:
+            self.replaying = True
+            self._set_state(RunState.PLAYING)
+            return
+        self._train_on(self.epochs_per_second)
+
+    def run_to_end(self) -> None:
+        self._touch()
+        if self.history is None:
+            self._wait_for_trainer(Intent("run_to_end"))
+            return
+        self.replaying = False
+        self._train_on(None)
+
+    def pause(self) -> None:
+        self._touch()
+        if self.pending is not None:
+            self._say(f"Cancelled the waiting {self.pending.describe()}")
+            self.pending = None
+            self._set_state(self.state)  # the play button shows the pending play no more
+        self.replaying = False
+        if self._worker_playing:
+            self.driver.pause()
+            self._worker_playing = False
+        if self.state is RunState.PLAYING:
+            self._set_state(self._resting_state())
+
+    def step(self) -> None:
+        self._touch()
+        if self.history is None:
+            steps = self.pending.steps if self.pending and self.pending.kind == "step" else 0
+            self._wait_for_trainer(Intent("step", steps + 1))
+            return
+        self.pause()
+        if self.cursor < len(self.history):
+            self.cursor += 1  # replay what is recorded before training further
+            return
+        if self.at_limit:
+            self._say(self._limit_message())
+            return
+        self._following = True
+        self.driver.step()
+
+    def step_back(self) -> None:
+        self.seek(self.cursor - 1)
+
+    def seek(self, epoch: int) -> None:
+        self._touch()
+        if self.history is None:
+            self._say("Nothing is recorded yet: the trainer is still loading")
+            return
+        self.pause()
+        self.cursor = max(0, min(epoch, len(self.history)))
+        self._following = self.cursor == len(self.history)
+
+    def set_speed(self, epochs_per_second: float | None) -> None:
+        self.epochs_per_second = epochs_per_second
+        if self._worker_playing:
+            self.driver.set_speed(epochs_per_second)
+        if self.replaying and epochs_per_second is None:
+            self.replaying = False
+            self._train_on(None)
+
+    def replay_tick(self, elapsed_ms: int) -> None:
+        """The replay timer fired: move the cursor on; train further once the end is reached."""
+        if not self.replaying or self.history is None or self.epochs_per_second is None:
+            self.replaying = False
+            return
+        per_tick = max(1, round(self.epochs_per_second * elapsed_ms / 1000))
+        self.cursor = min(len(self.history), self.cursor + per_tick)
+        if self.cursor >= len(self.history):
+            self.replaying = False
+            self._train_on(self.epochs_per_second)
+
+    # --- reports from the training loop ----------------------------------------------------------
+
+    def started(self, generation: int, config: RunConfig, initial_params: tuple[float, ...],
+                prediction: float) -> None:
+        if generation != self._generation:
+            return
+        self.history = History(config.param_names, initial_params, n_points=len(config.x))
+        self.before_line = transcript.before_line(config.trainer, config.x_test, prediction)
+        self._set_state(RunState.READY)
+        intent, self.pending = self.pending, None
+        if intent is None:
+            if self.message.startswith("Loading"):
+                self._say("")
+            return
+        self._say(f"Ready: {intent.describe()}")
+        if intent.kind == "play":
+            self.play()
+        elif intent.kind == "run_to_end":
+            self.run_to_end()
+        else:
+            self._following = True
+            self.driver.step(intent.steps)
+
+    def recorded(self, generation: int, records: tuple[StepRecord, ...]) -> None:
+        if generation != self._generation or self.history is None:
+            return
+        self.history.extend(records)
+        if self._following:
+            self.cursor = len(self.history)
+        if self.state is RunState.READY:
+            self._set_state(RunState.PAUSED)
+
+    def stopped(self, generation: int, epoch: int, reason: str, prediction: float) -> None:
+        if generation != self._generation or reason == "paused":
+            return  # a pause is the session's own decision; the state already says so
+        self._worker_playing = False
+        self.replaying = False
+        if reason == "finished":
+            self.after_line = transcript.after_line(self.config.x_test, prediction)
+            self._set_state(RunState.FINISHED)
+            self._say(f"Finished {epoch} epochs. Home resets the run.")
+        else:
+            self.diverged_at = epoch
+            self._set_state(RunState.DIVERGED)
+            self._say(self._limit_message())
+
+    def failed(self, generation: int, text: str) -> None:
+        if generation != self._generation:
+            return
+        self._worker_playing = False
+        self.replaying = False
+        self.pending = None
+        self.failure = text
+        self._set_state(RunState.FAILED)
+        self._say(f"{text}. Home, or any change, starts a fresh run.")
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _touch(self) -> None:
+        self.last_command_time = time.monotonic()
+
+    def _wait_for_trainer(self, intent: Intent) -> None:
+        if self.state is RunState.FAILED:
+            self._say(f"The trainer failed to start: {self.failure}. Home tries again.")
+            return
+        self.pending = intent
+        self._set_state(self.state)  # the play button shows a pending play at once
+        self._say(f"Loading the {self.config.spec.title} trainer: "
+                  f"{intent.describe()} once it is ready")
+
+    def _train_on(self, epochs_per_second: float | None) -> None:
+        """Let the worker train from the newest epoch at this speed (None: unthrottled)."""
+        assert self.history is not None
+        self.cursor = len(self.history)
+        if self.at_limit:
+            self._set_state(RunState.DIVERGED if self.diverged_at else RunState.FINISHED)
+            self._say(self._limit_message())
+            return
+        self._following = True
+        self._worker_playing = True
+        self.driver.play(epochs_per_second)
+        self._set_state(RunState.PLAYING)
+
+    def _set_state(self, state: RunState) -> None:
+        """Set the state and tell the view, also when only the pending intent changed."""
+        self.state = state
+        if self._on_state is not None:
+            self._on_state(state)
+
+    def _say(self, text: str) -> None:
+        self.message = text
+        if self._on_message is not None:
+            self._on_message(text)
+
+    def _resting_state(self) -> RunState:
+        if self.diverged_at is not None:
+            return RunState.DIVERGED
+        if self.history is not None and len(self.history) >= self.config.epochs:
+            return RunState.FINISHED
+        return RunState.READY if self.epochs_recorded == 0 else RunState.PAUSED
+
+    def _limit_message(self) -> str:
+        if self.diverged_at is not None:
+            factor = self.landscape.contraction_factor(self.config.lr,
+                                                       self.config.gradient_scale())
+            return (f"Diverged at epoch {self.diverged_at}: lr {self.config.lr:g} is above the "
+                    f"critical {self.critical_lr():.4g} (the error grows ×{factor:.3g} per "
+                    f"epoch). Lower it, or Home to reset.")
+        return f"Reached the epoch limit ({self.config.epochs}). Raise Epochs or Home to reset."
+
+
+def landscape_for(config: RunConfig) -> LossLandscape:
+    x, y = data_arrays(config)
+    return LossLandscape.from_data(x, y, with_bias=config.has_bias)
+

@@ -1,0 +1,62 @@
+"""Import PyTorch in the background before a torch trainer is asked for.
+
+A lecture usually moves from the numpy cell to the autograd cell a minute in; importing torch
+(1.2–1.4 s here) while the window is idle makes that switch instant. The import holds the GIL
+through part of torch's initialisation, stalling other threads once for ~200–330 ms, so the
+window starts it only when nothing plays and nobody is typing. The thread is not a daemon: an
+interpreter that exits mid-import waits for it rather than tearing torch down half-built.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+import time
+
+_lock = threading.Lock()
+_thread: threading.Thread | None = None
+_seconds: float | None = None
+
+
+def is_loaded() -> bool:
+    return "torch" in sys.modules and _thread_done()
+
+
+def _thread_done() -> bool:
+    return _thread is None or not _thread.is_alive()
+
+
+def start() -> bool:
+    """Start importing torch in a background thread; False if it is loaded or loading."""
+    global _thread
+    with _lock:
+        if "torch" in sys.modules or _thread is not None:
+            return False
+        _thread = threading.Thread(target=_import, name="gdviz-torch-import")
+        _thread.start()
+        return True
+
+
+def wait(timeout: float | None = None) -> bool:
+    """Wait for a started import; True once no import is running."""
+    thread = _thread
+    if thread is not None:
+        thread.join(timeout)
+        return not thread.is_alive()
+    return True
+
+
+def import_seconds() -> float | None:
+    """How long the background import took, once it has finished."""
+    return _seconds
+
+
+def _import() -> None:
+    global _seconds
+    start_time = time.perf_counter()
+    try:
+        importlib.import_module("torch")
+    except Exception:  # torch missing or broken: the torch trainer will say so when chosen
+        return
+    _seconds = time.perf_counter() - start_time

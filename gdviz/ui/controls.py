@@ -1,0 +1,271 @@
+"""The run controls: trainer, learning rate, epochs, start values, seed, gradient mode."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QSlider,
+    QSpinBox,
+)
+
+from gdviz.core.config import MAX_SEED, ConfigError, RunConfig
+from gdviz.core.history import history_bytes, window_epoch_limit
+from gdviz.core.registry import SPECS, TRAINERS
+
+LR_MIN, LR_MAX = 1e-5, 10.0
+LR_SLIDER_STEPS = 600
+SPEEDS: list[tuple[str, float | None]] = [
+    ("1 epoch/s", 1.0), ("2 epochs/s", 2.0), ("5 epochs/s", 5.0), ("10 epochs/s", 10.0),
+    ("30 epochs/s", 30.0), ("100 epochs/s", 100.0), ("1000 epochs/s", 1000.0),
+    ("unthrottled", None),
+]
+DEFAULT_SPEED_INDEX = 2
+SLIDER_SETTLE_MS = 300  # a slider moved by keys or wheel applies once it has been still this long
+
+
+class SeedSpinBox(QAbstractSpinBox):
+    """A spin box for whole numbers up to 2**63 − 1 (QSpinBox stops at 2**31 − 1)."""
+
+    valueChanged = Signal(object)  # a Python int: Signal(int) would overflow
+
+    def __init__(self, maximum: int = MAX_SEED, objectName: str = "") -> None:
+        super().__init__(objectName=objectName)
+        self._maximum = maximum
+        self._value = 0
+        self.lineEdit().setText("0")
+        self.editingFinished.connect(self._on_editing_finished)
+
+    def value(self) -> int:
+        return self._value
+
+    def maximum(self) -> int:
+        return self._maximum
+
+    def setValue(self, value: int) -> None:
+        value = min(max(int(value), 0), self._maximum)
+        self.lineEdit().setText(str(value))
+        if value != self._value:
+            self._value = value
+            self.valueChanged.emit(value)
+
+    def validate(self, text: str, pos: int) -> object:  # Qt override
+        if not text:
+            return QValidator.State.Intermediate, text, pos
+        if not text.isdigit():
+            return QValidator.State.Invalid, text, pos
+        state = (QValidator.State.Acceptable if int(text) <= self._maximum
+                 else QValidator.State.Invalid)
+        return state, text, pos
+
+    def fixup(self, text: str) -> str:  # Qt override
+        return str(self._value)
+
+    def stepBy(self, steps: int) -> None:
+        self.setValue(self._value + steps)
+
+    def stepEnabled(self) -> QAbstractSpinBox.StepEnabledFlag:
+        flags = QAbstractSpinBox.StepEnabledFlag.StepNone
+        if self._value > 0:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+        if self._value < self._maximum:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
+        return flags
+
+    def _on_editing_finished(self) -> None:
+        text = self.lineEdit().text()
+        self.setValue(int(text) if text.isdigit() else self._value)
+
+
+class ControlsPanel(QGroupBox):
+    """Trainer and hyperparameters. Emits `config_edited` with a validated RunConfig."""
+
+    config_edited = Signal(object)
+    invalid = Signal(str)
+
+    def __init__(self, config: RunConfig) -> None:
+        super().__init__("Run")
+        self._config = config
+        form = QFormLayout(self)
+
+        self.trainer_combo = QComboBox(objectName="trainerCombo")
+        for trainer in TRAINERS:
+            self.trainer_combo.addItem(SPECS[trainer].title, trainer)
+        form.addRow("Trainer", self.trainer_combo)
+
+        self.lr_spin = QDoubleSpinBox(objectName="lrSpin", decimals=5, minimum=LR_MIN,
+                                      maximum=LR_MAX, singleStep=0.001)
+        self.lr_spin.setKeyboardTracking(False)
+        self.lr_slider = QSlider(Qt.Orientation.Horizontal, objectName="lrSlider")
+        self.lr_slider.setRange(0, LR_SLIDER_STEPS)
+        self.lr_slider.setToolTip("learning rate, logarithmic from 1e-5 to 10")
+        # A drag applies once, on release; keys and the wheel once the slider is still.
+        self._slider_timer = QTimer(self, singleShot=True, interval=SLIDER_SETTLE_MS)
+        self._slider_timer.timeout.connect(self._apply_slider_lr)
+        self.lr_slider.sliderReleased.connect(self._apply_slider_lr)
+        form.addRow("Learning rate", self.lr_spin)
+        form.addRow("", self.lr_slider)
+        self.critical_label = QLabel(objectName="criticalLabel")
+        self.critical_label.setWordWrap(True)
+        form.addRow("", self.critical_label)
+
+        self.epochs_spin = QSpinBox(objectName="epochsSpin", minimum=0,
+                                    maximum=window_epoch_limit(len(config.param_names),
+                                                               len(config.x)))
+        self.epochs_spin.setKeyboardTracking(False)
+        form.addRow("Epochs", self.epochs_spin)
+        self.memory_label = QLabel(objectName="memoryLabel")
+        self.memory_label.setWordWrap(True)
+        form.addRow("", self.memory_label)
+
+        self.seeded_check = QCheckBox("initial w, b from the seed", objectName="seededCheck")
+        form.addRow("", self.seeded_check)
+        self.w0_spin = self._param_spin("w0Spin")
+        form.addRow("w0", self.w0_spin)
+        self.b0_spin = self._param_spin("b0Spin")
+        form.addRow("b0", self.b0_spin)
+        self.seed_spin = SeedSpinBox(objectName="seedSpin")
+        form.addRow("Seed", self.seed_spin)
+
+        self.gradient_combo = QComboBox(objectName="gradientCombo")
+        self.gradient_combo.addItem("notebook: N × MSE gradient", "notebook")
+        self.gradient_combo.addItem("mean: true MSE gradient", "mean")
+        self.gradient_combo.setToolTip(
+            "The notebook's np.dot(2*x, y_pred - y).mean(): .mean() of a scalar does nothing,\n"
+            "so its gradient is N times the true one and its steps N times larger.")
+        form.addRow("Gradient", self.gradient_combo)
+
+        self.x_test_spin = self._param_spin("xTestSpin")
+        form.addRow("Predict at x", self.x_test_spin)
+
+        self.set_config(config)
+        self.trainer_combo.currentIndexChanged.connect(self._on_trainer_combo_changed)
+        self.lr_spin.valueChanged.connect(self._on_lr_spin_changed)
+        self.lr_slider.valueChanged.connect(self._on_lr_slider_changed)
+        self.epochs_spin.valueChanged.connect(lambda v: self._edit(epochs=v))
+        self.w0_spin.valueChanged.connect(lambda v: self._edit(w0=v))
+        self.b0_spin.valueChanged.connect(lambda v: self._edit(b0=v))
+        self.seed_spin.valueChanged.connect(lambda v: self._edit(seed=v))
+        self.seeded_check.toggled.connect(self._on_seeded_check_toggled)
+        self.gradient_combo.currentIndexChanged.connect(
+            lambda _: self._edit(gradient=self.gradient_combo.currentData()))
+        self.x_test_spin.valueChanged.connect(lambda v: self._edit(x_test=v))
+
+    @staticmethod
+    def _param_spin(name: str) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox(objectName=name, decimals=3, minimum=-1e6, maximum=1e6,
+                              singleStep=0.1)
+        spin.setKeyboardTracking(False)
+        return spin
+
+    def set_config(self, config: RunConfig, critical_lr: float | None = None) -> None:
+        """Show `config` without echoing the changes back as edits."""
+        self._config = config
+        widgets = [self.trainer_combo, self.lr_spin, self.lr_slider, self.epochs_spin,
+                   self.w0_spin, self.b0_spin, self.seed_spin, self.seeded_check,
+                   self.gradient_combo, self.x_test_spin]
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.trainer_combo.setCurrentIndex(TRAINERS.index(config.trainer))
+        self.lr_spin.setValue(config.lr)
+        self.lr_slider.setValue(self._slider_for(config.lr))
+        self.epochs_spin.setValue(config.epochs)
+        trainer_spec = config.spec
+        seeded = config.seeded
+        self.seeded_check.setChecked(seeded)
+        self.seeded_check.setVisible(trainer_spec.seeded_start)
+        self.w0_spin.setValue(config.w0 or 0.0)
+        self.w0_spin.setEnabled(not seeded)
+        self.b0_spin.setValue(config.b0 or 0.0)
+        self.b0_spin.setEnabled(trainer_spec.has_bias and not seeded)
+        self.seed_spin.setValue(config.seed)
+        self.seed_spin.setEnabled(trainer_spec.seeded_start)
+        index = self.gradient_combo.findData(config.gradient or trainer_spec.default_gradient)
+        self.gradient_combo.setCurrentIndex(max(index, 0))
+        self.gradient_combo.setEnabled(bool(trainer_spec.gradient_modes))
+        self.epochs_spin.setMaximum(window_epoch_limit(len(config.param_names), len(config.x)))
+        self._show_memory_cost(config)
+        self.x_test_spin.setValue(config.x_test)
+        for widget in widgets:
+            widget.blockSignals(False)
+        if critical_lr is not None:
+            self.show_critical_lr(config.lr, critical_lr)
+
+    def _show_memory_cost(self, config: RunConfig) -> None:
+        """Say what a long run will hold in memory, and the most the window accepts."""
+        cost = history_bytes(len(config.param_names), len(config.x), config.epochs)
+        limit = self.epochs_spin.maximum()
+        if cost >= 100e6 or config.epochs >= limit:
+            self.memory_label.setText(f"history ≈ {cost / 1e6:,.0f} MB at the end "
+                                      f"(at most {limit:,} epochs here)")
+        else:
+            self.memory_label.setText("")
+
+    def show_critical_lr(self, lr: float, critical: float) -> None:
+        if lr >= critical:
+            text = f"<b style='color:#D55E00'>above the critical lr {critical:.4g}: diverges</b>"
+        else:
+            text = f"critical lr {critical:.4g} (lr/critical = {lr / critical:.2f})"
+        self.critical_label.setText(text)
+
+    @staticmethod
+    def _slider_for(lr: float) -> int:
+        fraction = (math.log10(lr) - math.log10(LR_MIN)) / (math.log10(LR_MAX) - math.log10(LR_MIN))
+        return round(min(1.0, max(0.0, fraction)) * LR_SLIDER_STEPS)
+
+    @staticmethod
+    def _lr_for(position: int) -> float:
+        exponent = math.log10(LR_MIN) + position / LR_SLIDER_STEPS * (
+            math.log10(LR_MAX) - math.log10(LR_MIN))
+        return float(f"{10**exponent:.2g}")  # round numbers a lecturer can say out loud
+
+    def _on_trainer_combo_changed(self, _index: int) -> None:
+        self._edit(trainer=self.trainer_combo.currentData())
+
+    def _on_lr_spin_changed(self, value: float) -> None:
+        self.lr_slider.blockSignals(True)
+        self.lr_slider.setValue(self._slider_for(value))
+        self.lr_slider.blockSignals(False)
+        self._edit(lr=value)
+
+    def _on_lr_slider_changed(self, position: int) -> None:
+        # Show the value at once, apply it once: every tick of a drag restarting the run made
+        # sixty restarts in two seconds.
+        self.lr_spin.blockSignals(True)
+        self.lr_spin.setValue(self._lr_for(position))
+        self.lr_spin.blockSignals(False)
+        if not self.lr_slider.isSliderDown():
+            self._slider_timer.start()
+
+    def _apply_slider_lr(self) -> None:
+        self._slider_timer.stop()
+        if self.lr_spin.value() != self._config.lr:
+            self._edit(lr=self.lr_spin.value())
+
+    def _on_seeded_check_toggled(self, seeded: bool) -> None:
+        if seeded:
+            self._edit(w0=None, b0=None)  # None: back to torch.manual_seed(seed) + nn.Linear
+        else:
+            self._edit(w0=self.w0_spin.value(), b0=self.b0_spin.value())
+
+    def _edit(self, **changes: object) -> None:
+        config = self._config
+        if config.spec.seeded_start and changes.get("w0", changes.get("b0")) is not None:
+            # Leaving the seed fixes both start values at what the spin boxes show.
+            changes.setdefault("w0", self.w0_spin.value())
+            changes.setdefault("b0", self.b0_spin.value())
+        try:
+            new = config.replace(**changes)
+        except ConfigError as error:
+            self.invalid.emit(error.ui_text)
+            return
+        self.config_edited.emit(new)
