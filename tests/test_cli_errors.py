@@ -137,3 +137,24 @@ def test_negative_values_after_an_option_are_values(gdviz_run) -> None:
     assert first["epoch"] == 1
     # From w=-0.001, b=-0.5 the residuals w*x + b - y are (1.501, -1.0, -2.501).
     assert first["loss"] == pytest.approx((1.501**2 + 1.0**2 + 2.501**2) / 3, rel=1e-5)
+
+
+@pytest.mark.parametrize("trainer", ["numpy", "autograd"])
+def test_overflow_at_the_start_is_divergence_not_a_warning(trainer: str, gdviz_run) -> None:
+    """The trainer was built outside quiet_overflow: numpy's 2*x overflowed with a warning."""
+    result = gdviz_run("--trainer", trainer, "--x", "3e38,1", "--y", "1,1", "--epochs", "3")
+    assert result.returncode == 3
+    assert "Warning" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+
+
+def test_window_messages_name_fields_not_flags() -> None:
+    from gdviz.core.config import ConfigError, build_config
+
+    with pytest.raises(ConfigError) as error:
+        build_config("numpy", explicit={"x": (), "y": ()})
+    assert "--x" in str(error.value)
+    assert "--" not in error.value.ui_text and "x column" in error.value.ui_text
+    with pytest.raises(ConfigError) as error:
+        build_config("numpy", explicit={"lr": -1})
+    assert error.value.ui_text == "learning rate must be greater than 0, got -1"

@@ -342,7 +342,8 @@ def test_lr_slider_moves_the_spin_and_resets(qtbot, window):
     position = slider.maximum() * 2 // 3  # 1e-5 .. 10 on a log scale: 2/3 of the way is 0.1
     slider.setValue(position)
     assert spin.value() == pytest.approx(0.1)
-    assert model.config.lr == pytest.approx(0.1)
+    # Applied once the slider is still (keys and wheel), not on every tick.
+    qtbot.waitUntil(lambda: model.config.lr == pytest.approx(0.1), timeout=2000)
     assert model.cursor == 0
     qtbot.waitUntil(lambda: model.state == "ready", timeout=5000)
     assert len(model.history) == 0
