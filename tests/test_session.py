@@ -161,9 +161,10 @@ def test_a_trainer_that_failed_to_start_says_so_on_play() -> None:
 
 def test_loading_message_is_kept_for_a_late_listener() -> None:
     session, _, _ = make(build_config("nn"))
-    import sys
 
-    if "torch" not in sys.modules:
+    from gdviz.core import torch_preload
+
+    if not torch_preload.is_loaded():
         assert session.message == "Loading PyTorch…"
 
 

@@ -12,14 +12,13 @@ wins (End after Space runs to the end), steps add up, and every one is said in t
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from gdviz.core import transcript
+from gdviz.core import torch_preload, transcript
 from gdviz.core.config import RunConfig
 from gdviz.core.history import History
 from gdviz.core.records import StepRecord
@@ -149,7 +148,7 @@ class Session:
         self.pending = None
         self._following = True
         self._set_state(RunState.LOADING)
-        if self.config.spec.needs_torch and "torch" not in sys.modules:
+        if self.config.spec.needs_torch and not torch_preload.is_loaded():
             self._say("Loading PyTorch…")
         else:
             self._say("")

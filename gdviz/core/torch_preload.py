@@ -57,6 +57,21 @@ def _import() -> None:
     start_time = time.perf_counter()
     try:
         importlib.import_module("torch")
+        _warm_up()
     except Exception:  # torch missing or broken: the torch trainer will say so when chosen
         return
     _seconds = time.perf_counter() - start_time
+
+
+def _warm_up() -> None:
+    """One tiny training step: torch initialises its operators and optimizers lazily, and
+    the first nn.Linear + SGD step otherwise pays for that when the lecturer switches."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        model = torch.nn.Linear(1, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss = torch.nn.MSELoss()(model(torch.ones(2, 1)), torch.zeros(2, 1))
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()

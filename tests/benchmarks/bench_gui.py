@@ -10,7 +10,10 @@ Prints ratios measured in this one run (medians over repeats), so machines compa
 3. with 1,000,000 recorded epochs the window redraws at >= 30 frames a second after (a) the
    cursor moves to a random epoch, (b) 1000 new epochs are appended; each frame is timed from
    the change to the end of a synchronous repaint, and every plot's refresh and paint is timed
-   on its own to say which one dominates.
+   on its own to say which one dominates;
+4. PyTorch ready before it is needed (fresh process each): the window starts on numpy without
+   torch, imports it in the background once idle, and a switch to torch.nn 5 s after start-up
+   is ready within 0.3 s; a 10 ms GUI timer reports the largest stall the import causes.
 
 Painting is real only on a real platform: the script starts a private Xvfb when it can (and
 kills it at the end), otherwise it runs Qt offscreen and says so.
@@ -234,6 +237,82 @@ def bench_startup(display: Display, repeats: int) -> None:
     torch = any(r["torch"] for r in runs["gdviz"])
     print(f"   torch imported at gdviz start-up: {'YES' if torch else 'no'}  "
           f"(must not be: {verdict(not torch)})")
+
+
+# --- 4. torch ready before it is needed (children) --------------------------------------------
+
+TORCH_SWITCH_AFTER_S = 5.0
+
+
+def child_torch() -> None:
+    """Fresh process: window on numpy, idle 5 s, then switch to nn; report readiness, stalls."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QComboBox
+
+    from gdviz.core import torch_preload
+    from gdviz.ui.app import make_application
+    from gdviz.ui.main_window import MainWindow
+
+    app = make_application()
+    window = MainWindow()
+    lateness: list[float] = []
+    last = [time.perf_counter()]
+    marks: dict[str, Any] = {}
+
+    def tick() -> None:
+        now = time.perf_counter()
+        lateness.append((now - last[0]) * 1000 - TIMER_MS)
+        last[0] = now
+
+    def first_frame() -> None:
+        marks["torch_at_first_paint"] = "torch" in sys.modules
+
+    def switch() -> None:
+        marks["torch_before_switch"] = torch_preload.is_loaded()
+        marks["stall_before_switch"] = max(lateness, default=0.0)
+        marks["p99_before_switch"] = percentile(lateness, 99) if lateness else 0.0
+        combo = window.findChild(QComboBox, "trainerCombo")
+        marks["switch"] = time.perf_counter()
+        combo.setCurrentIndex(combo.findData("nn"))
+        poll.start()
+
+    def check_ready() -> None:
+        if window.model.state == "ready":
+            marks["ready"] = time.perf_counter() - marks["switch"]
+            poll.stop()
+            app.quit()
+
+    timer = QTimer(interval=TIMER_MS)
+    timer.timeout.connect(tick)
+    poll = QTimer(interval=2)
+    poll.timeout.connect(check_ready)
+    window.show()
+    QTimer.singleShot(0, first_frame)
+    QTimer.singleShot(int(TORCH_SWITCH_AFTER_S * 1000), switch)
+    QTimer.singleShot(60_000, app.quit)
+    timer.start()
+    app.exec()
+    marks["import_seconds"] = torch_preload.import_seconds()
+    window.close()
+    print("BENCH " + json.dumps(marks))
+
+
+def bench_torch(display: Display, repeats: int) -> None:
+    print(f"\n4. PyTorch ready before it is needed (fresh process each, {repeats} runs)")
+    runs = [run_startup_child("torch", display.env) for _ in range(repeats)]
+    for run in runs:
+        print(f"   torch at first paint: {run['torch_at_first_paint']}, imported in background: "
+              f"{run['torch_before_switch']} ({run['import_seconds'] or 0:.2f} s); "
+              f"largest GUI stall {run['stall_before_switch']:.0f} ms, p99 "
+              f"{run['p99_before_switch']:.1f} ms; nn ready {run['ready'] * 1000:.0f} ms after "
+              f"the switch")
+    ready = median([run["ready"] for run in runs])
+    stall = max(run["stall_before_switch"] for run in runs)
+    print(f"   median switch-to-ready: {ready * 1000:.0f} ms (target <= 300 ms: "
+          f"{verdict(ready <= 0.3)}); largest stall over all runs: {stall:.0f} ms")
+    clean = not any(run["torch_at_first_paint"] for run in runs)
+    print(f"   torch imported before the first paint: {'no' if clean else 'YES'} "
+          f"(must not be: {verdict(clean)})")
 
 
 # --- in-process window helpers ---------------------------------------------------------------
@@ -665,16 +744,20 @@ def main() -> int:
     parser.add_argument("--play-repeats", type=int, default=3, help="play runs (default 3)")
     parser.add_argument("--frames", type=int, default=40, help="frames per redraw case")
     parser.add_argument("--offscreen", action="store_true", help="do not start Xvfb")
-    parser.add_argument("--only", choices=("startup", "play", "redraw"), action="append",
+    parser.add_argument("--only", choices=("startup", "play", "redraw", "torch"),
+                        action="append",
                         help="run only these parts (repeatable)")
     parser.add_argument("--profile", action="store_true",
                         help="print cProfile's top entries for the redraw frames")
-    parser.add_argument("--child", choices=("gdviz", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("gdviz", "bare", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child == "torch":
+        child_torch()
+        return 0
     if args.child:
         child_startup(args.child)
         return 0
-    parts = args.only or ["startup", "play", "redraw"]
+    parts = args.only or ["startup", "play", "redraw", "torch"]
     display = Display(use_xvfb=not args.offscreen)
     try:
         print("gdviz window benchmarks")
@@ -682,6 +765,8 @@ def main() -> int:
               f"{display.describe()}")
         if "startup" in parts:
             bench_startup(display, args.repeats)
+        if "torch" in parts:
+            bench_torch(display, max(1, args.repeats // 2))
         with display_for_this_process(display):
             if {"play", "redraw"} & set(parts):
                 app = qt_app()
