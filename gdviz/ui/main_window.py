@@ -242,7 +242,8 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:  # Qt override
         super().showEvent(event)
         self.plots_area.setFocus()  # so Space and the arrows drive the run from the start
-        QTimer.singleShot(0, self.model.start_preload_watch)  # after the first paint
+        # After the first paint; the model as context cancels it if the window is dropped.
+        QTimer.singleShot(0, self.model, self.model.start_preload_watch)
 
     def event(self, event: QEvent) -> bool:  # Qt override
         handled = super().event(event)

@@ -28,7 +28,7 @@ from gdviz.core.surface import LossLandscape
 from gdviz.ui.worker import EpochBatch, RunFailed, RunStarted, RunStopped, TrainingWorker
 
 REDRAW_MS = 16
-CLOSE_WAIT_MS = 500  # closing waits this long for the thread, never for a torch import
+CLOSE_WAIT_MS = 300  # closing waits this long for the thread, never for a torch import
 PRELOAD_IDLE_S = 1.5  # torch is imported in the background after this long without commands
 
 _parked: list[tuple[QThread, QObject]] = []  # threads still building a trainer after a close
