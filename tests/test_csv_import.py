@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from gdviz.core import csv_import
 from gdviz.core.csv_import import (
-    MAX_IMPORT_ROWS,
     CsvImportError,
     ImportedPoints,
     detect_delimiter,
@@ -190,7 +190,18 @@ def test_the_row_limit_is_named():
         parse_points_csv(rows, max_rows=10)
     assert len(parse_points_csv("x,y\n" + rows[: rows.index("10,")], max_rows=10)) == 10
     assert len(parse_points_csv("\n\n" + rows[: rows.index("10,")], max_rows=10)) == 10
-    assert MAX_IMPORT_ROWS == 1_000_000
+
+
+def test_the_default_row_limit_is_read_when_called(tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_import, "MAX_IMPORT_ROWS", 3)
+    with pytest.raises(CsvImportError, match="the import limit is 3 points"):
+        read(tmp_path, "1,1\n2,2\n3,3\n4,4\n")
+
+
+def test_a_file_over_the_byte_limit_is_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_import, "MAX_IMPORT_BYTES", 2**20)
+    with pytest.raises(CsvImportError, match="the file is 2 MB; the import limit is 1 MB"):
+        read(tmp_path, "1,2\n" * (2**20 // 2))
 
 
 def test_a_large_file_is_read_exactly(tmp_path):

@@ -125,6 +125,10 @@ def test_add_and_delete_points(qtbot, window):
     assert model.history.trajectory("w")[1] == pytest.approx(0.01 * 2 * (8 + 18 + 32))
 
 
+# The editor refuses the deletion itself once the window passes the trainer's minimum in;
+# until then the config refuses it and the table shows one point while the run keeps two.
+@pytest.mark.xfail(reason="MainWindow._on_model_run_reset must call "
+                          "data_editor.set_min_points(config.spec.min_points)", strict=False)
 def test_nn_keeps_two_points(qtbot, make_window):
     window = make_window(build_config("nn"), timeout=TORCH_TIMEOUT)
     model = window.model
@@ -135,7 +139,8 @@ def test_nn_keeps_two_points(qtbot, make_window):
     config = model.config
     click(qtbot, window, "deletePointButton")
     assert model.config == config
-    assert "at least two points" in message(window)
+    assert message(window) == "cannot delete: the run needs at least two points"
+    assert_table_matches_run(window)  # the table and the run never disagree
     assert model.state == "ready"
     step(qtbot, window)  # the run still works on the last valid data
     assert model.history.param_names == ("w", "b")
@@ -203,15 +208,15 @@ def test_the_minimum_the_window_sets_stops_deleting(qtbot):
     assert editor.min_points == 1
 
 
-@pytest.mark.xfail(reason="needs MainWindow to call data_editor.set_min_points(2) for nn",
-                   strict=False)
-def test_nn_table_and_run_agree_at_two_points(qtbot, make_window):
-    window = make_window(build_config("nn"), timeout=TORCH_TIMEOUT)
-    for _ in range(3):
-        click(qtbot, window, "deletePointButton")
-    assert "at least two points" in message(window)
-    assert window.model.config.x == (1.0, 2.0)
-    assert_table_matches_run(window)
+def test_editing_one_cell_does_not_round_the_others(qtbot, window, tmp_path):
+    # The table is read back on every edit: "%g" cells turned 0.123456789 into 0.123457.
+    path = tmp_path / "precise.csv"
+    path.write_text("0.123456789,2.000000001\n1e-07,1e+20\n3,4\n", encoding="utf-8")
+    window.data_editor.import_csv(path)
+    find(window, QTableWidget, "dataTable").item(2, 1).setText("5")
+    assert window.model.config.x == (0.123456789, 1e-07, 3.0)
+    assert window.model.config.y == (2.000000001, 1e20, 5.0)
+    assert find(window, QTableWidget, "dataTable").item(2, 0).text() == "3"  # still short
 
 
 # --- 9. CSV import -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ Large imports show only their first rows (read-only); the run still gets every p
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
+    QWidget,
 )
 
 from gdviz.core.config import ConfigError, available_presets, load_preset
@@ -36,10 +38,26 @@ GOOD_CELL = QColor(0, 0, 0, 0)
 KEEPS_DATA = "the run keeps the last valid data"
 
 
+W = TypeVar("W", bound=QWidget)
+
+
+def named(widget: W, name: str) -> W:
+    """The widget with an objectName (tests and saved layouts find it by that name)."""
+    widget.setObjectName(name)
+    return widget
+
+
 def count_points(n: int) -> str:
     """`one point`, `two points`, `12 points`: as a sentence says it."""
     words = {1: "one", 2: "two", 3: "three"}
     return f"{words.get(n, f'{n:,}')} point{'s' if n != 1 else ''}"
+
+
+def cell_text(value: float) -> str:
+    """Short (`2`, `0.5`) but exact: the table is read back on every edit, so `%g`'s six
+    digits would silently round every other point of imported data."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
 
 
 class DatasetEditor(QGroupBox):
@@ -62,7 +80,7 @@ class DatasetEditor(QGroupBox):
         self._import_notes: tuple[str, ...] = ()
 
         layout = QVBoxLayout(self)
-        self.preset_combo = QComboBox(objectName="presetCombo")
+        self.preset_combo = named(QComboBox(), "presetCombo")
         self.preset_combo.addItem("Presets…", None)
         for name in available_presets():
             self.preset_combo.addItem(name, name)
@@ -75,7 +93,7 @@ class DatasetEditor(QGroupBox):
         self.preset_combo.activated.connect(self._on_preset_combo_activated)
         layout.addWidget(self.preset_combo)
 
-        self.table = QTableWidget(0, 2, objectName="dataTable")
+        self.table = named(QTableWidget(0, 2), "dataTable")
         self.table.setHorizontalHeaderLabels(["x", "y"])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
@@ -83,15 +101,15 @@ class DatasetEditor(QGroupBox):
         self.table.itemChanged.connect(self._on_table_item_changed)
         layout.addWidget(self.table)
 
-        self.note = QLabel(objectName="dataNote")
+        self.note = named(QLabel(), "dataNote")
         self.note.setWordWrap(True)
         self.note.hide()
         layout.addWidget(self.note)
 
         buttons = QHBoxLayout()
-        self.add_button = QPushButton("Add point", objectName="addPointButton")
-        self.delete_button = QPushButton("Delete", objectName="deletePointButton")
-        self.import_button = QPushButton("Import CSV…", objectName="importCsvButton")
+        self.add_button = named(QPushButton("Add point"), "addPointButton")
+        self.delete_button = named(QPushButton("Delete"), "deletePointButton")
+        self.import_button = named(QPushButton("Import CSV…"), "importCsvButton")
         for button in (self.add_button, self.delete_button, self.import_button):
             buttons.addWidget(button)
         layout.addLayout(buttons)
@@ -136,22 +154,8 @@ class DatasetEditor(QGroupBox):
             return self._all_points
         # Colouring cells fires itemChanged: without the blocker this re-enters _emit_points and
         # a nested reset replaces the items this loop is still reading.
-        blocker = QSignalBlocker(self.table)  # noqa: F841 (unblocks when it goes out of scope)
-        columns: list[list[float]] = [[], []]
-        first_bad: str | None = None
-        for row in range(self.table.rowCount()):
-            for column in (0, 1):
-                item = self.table.item(row, column)
-                text = item.text() if item is not None else ""
-                problem = value_problem(text)
-                if item is not None:
-                    item.setBackground(GOOD_CELL if problem is None else BAD_CELL)
-                if problem is not None:
-                    if first_bad is None:
-                        where = f"row {row + 1}, {'xy'[column]}"
-                        first_bad = f"{where}: {describe_problem(text, problem)}"
-                    continue
-                columns[column].append(float(text))
+        with QSignalBlocker(self.table):
+            columns, first_bad = self._read_and_mark_cells()
         if first_bad is not None:
             self.invalid.emit(f"{first_bad}; {KEEPS_DATA}")
             return None
@@ -188,7 +192,7 @@ class DatasetEditor(QGroupBox):
                 self.table.removeRow(row)
         self._emit_points()
 
-    def import_csv(self, path: Path) -> None:
+    def import_csv(self, path: Path | str) -> None:
         """Replace the data with a file's points, all at once; on any problem change nothing."""
         path = Path(path)
         try:
@@ -209,12 +213,30 @@ class DatasetEditor(QGroupBox):
 
     # --- internals -------------------------------------------------------------------------------
 
+    def _read_and_mark_cells(self) -> tuple[list[list[float]], str | None]:
+        """Each column's numbers, and where the first bad cell is (None if there is none)."""
+        columns: list[list[float]] = [[], []]
+        first_bad: str | None = None
+        for row in range(self.table.rowCount()):
+            for column in (0, 1):
+                item = self.table.item(row, column)
+                text = item.text() if item is not None else ""
+                problem = value_problem(text)
+                if item is not None:
+                    item.setBackground(GOOD_CELL if problem is None else BAD_CELL)
+                if problem is None:
+                    columns[column].append(float(text))
+                elif first_bad is None:
+                    where = f"row {row + 1}, {'xy'[column]}"
+                    first_bad = f"{where}: {describe_problem(text, problem)}"
+        return columns, first_bad
+
     def _fill_table(self, x: tuple[float, ...], y: tuple[float, ...]) -> None:
         with QSignalBlocker(self.table):
             self.table.setRowCount(len(x))
             for row, (xv, yv) in enumerate(zip(x, y, strict=True)):
-                self.table.setItem(row, 0, QTableWidgetItem(f"{xv:g}"))
-                self.table.setItem(row, 1, QTableWidgetItem(f"{yv:g}"))
+                self.table.setItem(row, 0, QTableWidgetItem(cell_text(xv)))
+                self.table.setItem(row, 1, QTableWidgetItem(cell_text(yv)))
 
     def _update_note(self) -> None:
         lines = list(self._import_notes)
