@@ -38,6 +38,8 @@ class TrainerSpec:
     forward_formula: str = "y_pred = w·x"
     gradient_formulas: Mapping[str | None, str] = field(default_factory=dict)
     note: str = ""  # a caveat the window shows about this cell's numbers
+    # The caveat in a few words, for a narrow panel (the full `note` goes in its tooltip).
+    note_brief: str = ""
 
     @property
     def has_bias(self) -> bool:
@@ -112,6 +114,8 @@ SPECS: Mapping[str, TrainerSpec] = _frozen({
         note=("The notebook's own nn numbers came from a model already trained by earlier runs "
               "of its cell; gdviz starts from torch.manual_seed(seed), so its nn numbers are "
               "those of a fresh run."),
+        note_brief="Not the notebook's numbers: its model was already trained; gdviz starts "
+                   "fresh.",
     ),
 })
 

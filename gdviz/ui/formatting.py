@@ -26,3 +26,24 @@ def vector(values: np.ndarray, limit: int = 4) -> str:
     shown = ", ".join(number(float(v)) for v in values[:limit])
     more = f", … ({len(values)} values)" if len(values) > limit else ""
     return f"[{shown}{more}]"
+
+
+def loss_text(value: float) -> str:
+    """A loss as the notebook prints it (8 decimals) while that stays short, else scientific."""
+    if value != value or value in (math.inf, -math.inf):
+        return str(value)
+    text = f"{value:.8f}" if abs(value) < 1e4 else f"{value:.4e}"
+    return text.replace("-", "−")
+
+
+def vector_variants(values: np.ndarray, most: int = 8) -> list[str]:
+    """`values` written out in full, then shorter and shorter: first values, then "…".
+
+    The step panel keeps the longest one that fits its width; at most `most` values are shown.
+    """
+    count = len(values)
+    shown = [number(float(v)) for v in values[:most]]
+    variants = [f"[{', '.join(shown)}]"] if count <= most else []
+    for keep in range(min(count - 1, most), 0, -1):
+        variants.append(f"[{', '.join(shown[:keep])}, …]")
+    return variants or ["[]"]

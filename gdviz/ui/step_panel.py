@@ -1,62 +1,338 @@
-"""The step panel: the epoch under the cursor written out with its numbers."""
+"""The step panel: the epoch under the cursor written out with its numbers.
+
+What it shows comes from `gdviz.core.explain.explain_epoch` (the forward pass, loss, gradients
+and update the trainer produced); this module only lays it out. An expression is never broken:
+each row is a few parts (an expression, its value, a vector) and a row breaks only between parts,
+continuation lines indented. Each physical line is its own block with `white-space: pre`, so Qt
+cannot wrap it either. The font size is the largest (up to the projector size) at which every
+part fits the panel's width, and vectors keep as many values as fit.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QTextEdit
+import functools
+import html
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-from gdviz.ui.formatting import number, signed, vector
+import numpy as np
+from PySide6.QtGui import QFont, QFontDatabase, QFontMetricsF, QResizeEvent
+from PySide6.QtWidgets import QStyle, QTextEdit
+
+from gdviz.core.explain import EpochExplanation, explain_epoch
+from gdviz.core.registry import SPECS
+from gdviz.ui.formatting import loss_text, number, signed, vector_variants
 from gdviz.ui.run_model import RunModel
+
+MAX_POINT_SIZE = 13.0  # the projector font's size (gdviz.ui.style)
+MIN_POINT_SIZE = 10.0  # smaller is hard to read from the back of a lecture hall
+_SIZE_STEP = 0.5
+WHOLE_ROW_DISCOUNT_PT = 2.0  # how much smaller the font may get to keep an update row whole
+NOTE_SCALE = 0.85  # notes are small print, in the proportional font (narrower)
+INDENT = "  "  # continuation lines of a row
+HEADING_GAP_PX = 6
+NOTE_COLOR = "#555555"
+
+
+@dataclass(frozen=True)
+class Vector:
+    """A vector part: written in full when it fits, else its first values then "…"."""
+
+    prefix: str
+    variants: tuple[str, ...]  # longest first
+
+
+Part = str | Vector
+
+
+@dataclass(frozen=True)
+class Row:
+    """One logical line. It breaks only between parts; continuation lines are indented."""
+
+    parts: tuple[Part, ...]
+    kind: str = "text"  # "title", "heading", "text" or "note"
+    prose: bool = False  # parts are words: continue without indentation, joined by one space
+    whole: bool = False  # worth a smaller font to stay on one line (the update)
+    tooltip: str = ""
+
+
+def _note(explanation: EpochExplanation) -> list[Row]:
+    """The spec's caveat in a few words, the whole of it in the tooltip."""
+    if not explanation.note_brief:
+        return []
+    return [Row(tuple(explanation.note_brief.split()), "note", prose=True,
+                tooltip=explanation.note)]
+
+
+def _words(text: str, kind: str) -> Row:
+    return Row(tuple(text.split()), kind, prose=True)
+
+
+def _heading(text: str) -> Row:
+    return Row((text,), "heading")
+
+
+def _formula(text: str) -> Row:
+    """A spec formula; its own wide gaps before "(" or "→" are where it may break."""
+    parts: list[str] = []
+    for piece in text.split("  "):
+        piece = " ".join(piece.split())
+        if parts and piece and piece[0] not in "(→":
+            parts[-1] = f"{parts[-1]} {piece}"
+        elif piece:
+            parts.append(piece)
+    return Row(tuple(parts))
+
+
+def _vector(prefix: str, values: np.ndarray) -> Vector:
+    return Vector(prefix, tuple(vector_variants(values)))
+
+
+# --- what the panel says ---------------------------------------------------------------------
+
+
+def loading_rows(title: str) -> list[Row]:
+    return [_words(title, "title"), Row(("Preparing the run…",))]
+
+
+def start_rows(explanation: EpochExplanation) -> list[Row]:
+    values = [f"{n} = {number(v)}" for n, v in zip(explanation.param_names,
+                                                  explanation.params_before, strict=True)]
+    rows = [_words(explanation.title, "title"),
+            _heading(f"Epoch 0 of {explanation.epochs}"),
+            Row(("Start at", *_comma_separated(values)), "heading"),
+            _words("Step (→) runs epoch 1.", "text")]
+    return rows + _note(explanation)
+
+
+def epoch_rows(explanation: EpochExplanation) -> list[Row]:
+    e = explanation
+    forward, loss = e.forward, e.loss
+    assert forward is not None and loss is not None  # epoch >= 1
+    at = [f"{n} = {number(v)}" for n, v in zip(e.param_names, e.params_before, strict=True)]
+    rows = [_words(e.title, "title"), _heading(f"Epoch {e.epoch} of {e.epochs}")]
+    rows += _note(e)
+    rows += [Row(("Forward", "at", *_comma_separated(at)), "heading"),
+             Row((e.formulas.forward, _vector("= ", forward.y_pred)))]
+    if forward.recomputed:
+        rows.append(_words(f"(recomputed in float32: {forward.x.size} points are too many "
+                           "to keep every epoch's forward pass)", "note"))
+    rows += [Row(("y_pred − y", _vector("= ", forward.residuals))),
+             _heading("Loss"),
+             Row(("L = mean((y_pred − y)²)", f"= {loss_text(loss)}")),
+             _heading("Gradient"),
+             _formula(e.formulas.gradient)]
+    # Σ of the per-point terms: which data points pull the parameter, and how hard.
+    rows += [Row((f"dL/d{s.name} = {number(s.grad)}", _vector("= Σ ", s.contributions)))
+             for s in e.steps]
+    rows.append(Row(("Update", e.formulas.update), "heading"))
+    # Huge numbers (a diverging run) may break before "−" too, as typeset equations do.
+    rows += [Row((f"{s.name} ← {number(s.before)}", f"− {s.lr:g} × {signed(s.grad)}",
+                  f"= {number(s.after)}"), whole=True) for s in e.steps]
+    return rows
+
+
+def _comma_separated(items: list[str]) -> list[str]:
+    return [item + ("," if i < len(items) - 1 else "") for i, item in enumerate(items)]
+
+
+# --- layout ----------------------------------------------------------------------------------
+
+Measure = Callable[[str, str], float]  # (kind, text) -> width in pixels
+
+
+def _fit(part: Part, before: str, kind: str, measure: Measure, width: float,
+         shorten: bool) -> str | None:
+    """`part` as written after `before` if it fits the width (shortened only if allowed)."""
+    candidates = [part] if isinstance(part, str) else [
+        part.prefix + v for v in (part.variants if shorten else part.variants[:1])]
+    for text in candidates:
+        if measure(kind, before + text) <= width:
+            return text
+    return None
+
+
+def _shortest(part: Part) -> str:
+    return part if isinstance(part, str) else part.prefix + part.variants[-1]
+
+
+def layout_row(row: Row, measure: Measure, width: float) -> list[str]:
+    """The physical lines of `row`: parts joined while they fit, else a new line."""
+    lead = ""
+    next_lead = "" if row.prose else INDENT
+    lines: list[str] = []
+    line = ""
+    for part in row.parts:
+        if line:
+            text = _fit(part, f"{lead}{line} ", row.kind, measure, width, shorten=False)
+            if text is not None:
+                line = f"{line} {text}"
+                continue
+            lines.append(lead + line)
+            lead = next_lead
+        line = _fit(part, lead, row.kind, measure, width, shorten=True) or _shortest(part)
+    lines.append(lead + line)
+    return lines
+
+
+def _fixed_parts(rows: Iterable[Row]) -> Iterable[tuple[str, str]]:
+    """(kind, text) of every part that cannot shrink, as it would sit on a line of its own."""
+    for row in rows:
+        for index, part in enumerate(row.parts):
+            if isinstance(part, str):
+                lead = INDENT if index and not row.prose else ""
+                yield row.kind, lead + part
+
+
+def _whole_rows(rows: Iterable[Row], keep: int) -> Iterable[tuple[str, str]]:
+    """(kind, text) of the first `keep` parts of each row that should stay whole."""
+    for row in rows:
+        if row.whole:
+            yield row.kind, " ".join(_shortest(p) for p in row.parts[:keep])
+
+
+@functools.cache
+def _fonts(size: float) -> _Fonts:
+    return _Fonts(size)
+
+
+class _Fonts:
+    """The panel's fonts at one base size: monospaced so columns of numbers line up."""
+
+    def __init__(self, size: float) -> None:
+        self.size = size
+        self.base = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.base.setPointSizeF(size)
+        bold = QFont(self.base)
+        bold.setBold(True)
+        note = QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont)
+        note.setItalic(True)
+        note.setPointSizeF(self.note_size)
+        self.note_family = note.family()
+        self._metrics = {"text": QFontMetricsF(self.base), "heading": QFontMetricsF(bold),
+                         "title": QFontMetricsF(bold), "note": QFontMetricsF(note)}
+
+    @property
+    def note_size(self) -> float:
+        return round(self.size * NOTE_SCALE, 1)
+
+    def measure(self, kind: str, text: str) -> float:
+        return self._metrics[kind].horizontalAdvance(text)
+
+
+def _sizes() -> list[float]:
+    count = round((MAX_POINT_SIZE - MIN_POINT_SIZE) / _SIZE_STEP)
+    return [MAX_POINT_SIZE - i * _SIZE_STEP for i in range(count + 1)]
+
+
+def choose_fonts(rows: list[Row], width: float) -> _Fonts:
+    """The largest size at which every fixed part fits, or a little smaller to keep each
+    update row whole (or at least its result apart): those are the lines a lecture reads."""
+
+    def largest(texts: list[tuple[str, str]]) -> _Fonts | None:
+        for size in _sizes():
+            fonts = _fonts(size)
+            if all(fonts.measure(kind, text) <= width for kind, text in texts):
+                return fonts
+        return None
+
+    fixed = list(_fixed_parts(rows))
+    best = largest(fixed)
+    if best is None:
+        return _fonts(MIN_POINT_SIZE)  # too narrow even so: a scrollbar, no broken expression
+    for keep in (3, 2):  # the whole update row, then all but its result
+        fonts = largest(fixed + list(_whole_rows(rows, keep)))
+        if fonts is not None and fonts.size >= best.size - WHOLE_ROW_DISCOUNT_PT:
+            return fonts
+    return best
+
+
+def rows_html(rows: list[Row], fonts: _Fonts, width: float) -> str:
+    """One block per physical line, each `white-space: pre` so that Qt never wraps it."""
+    styles = {"title": "font-weight:bold;", "heading": "font-weight:bold;", "text": "",
+              "note": (f"font-family:'{fonts.note_family}'; font-style:italic; "
+                       f"font-size:{fonts.note_size}pt; color:{NOTE_COLOR};")}
+    blocks: list[str] = []
+    for row in rows:
+        style = styles[row.kind]
+        for index, line in enumerate(layout_row(row, fonts.measure, width)):
+            gap = HEADING_GAP_PX if row.kind == "heading" and index == 0 else 0
+            text = html.escape(line).replace(" ", "\xa0")
+            if row.tooltip:
+                text = f'<span title="{html.escape(row.tooltip)}">{text}</span>'
+            blocks.append(f'<p style="margin:0; margin-top:{gap}px; white-space:pre; {style}">'
+                          f"{text}</p>")
+    return "".join(blocks)
+
+
+def minimum_text_width() -> float:
+    """Room for the widest formula of any trainer at the smallest font size."""
+    fonts = _fonts(MIN_POINT_SIZE)
+    rows = [_formula(text) for spec in SPECS.values()
+            for text in (spec.forward_formula, *spec.gradient_formulas.values())]
+    return max(fonts.measure(kind, text) for kind, text in _fixed_parts(rows))
+
+
+# --- the widget ------------------------------------------------------------------------------
 
 
 class StepPanel(QTextEdit):
     """The epoch under the cursor written out: forward pass, loss, gradient, update."""
 
     def __init__(self, model: RunModel) -> None:
-        super().__init__(objectName="stepPanel", readOnly=True)
+        super().__init__(readOnly=True)
+        self.setObjectName("stepPanel")
         self.model = model
-        self.setFont(QFont("DejaVu Sans Mono", 12))
+        self._key: tuple[object, ...] | None = None
+        self._fonts: _Fonts | None = None
+        self.setMinimumWidth(round(minimum_text_width() + self._chrome_width()) + 1)
+
+    def _scrollbar_extent(self) -> int:
+        return self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
+
+    def _chrome_width(self) -> float:
+        """Frame, document margins and a vertical scrollbar around the text."""
+        frame = 2 * self.frameWidth()
+        return frame + 2 * self.document().documentMargin() + self._scrollbar_extent() + 2
+
+    def text_width(self) -> float:
+        """The width a line may take; room for the scrollbar is kept even while it is hidden,
+        so the bar appearing never changes the layout (and the layout never toggles it)."""
+        width = self.viewport().width() - 2 * self.document().documentMargin() - 2
+        if not self.verticalScrollBar().isVisible():
+            width -= self._scrollbar_extent()
+        return max(width, 1.0)
 
     def refresh(self) -> None:
-        self.setHtml(step_html(self.model))
+        """Rebuild only when what is shown changed: this runs on every redraw."""
+        model = self.model
+        history, cursor = model.history, model.cursor
+        recorded = history is not None and cursor <= len(history)
+        key = (model.config, history, cursor, recorded, round(self.text_width()))
+        if key == self._key:
+            return
+        self._key = key
+        self._render(self._rows())
 
+    def _rows(self) -> list[Row]:
+        model = self.model
+        history, config = model.history, model.config
+        if history is None or model.cursor > len(history):
+            return loading_rows(config.spec.title)
+        explanation = explain_epoch(config, history, model.cursor)
+        return start_rows(explanation) if explanation.is_start else epoch_rows(explanation)
 
-def step_html(model: RunModel) -> str:
-    config, history, epoch = model.config, model.history, model.cursor
-    title = f"<h3>{config.spec.title}</h3>"
-    if history is None:
-        return title + "<p>Preparing the run…</p>"
-    x = np.array(config.x, dtype=np.float32)
-    names = config.param_names
-    if epoch == 0:
-        start = ", ".join(f"{n} = {number(v)}" for n, v in zip(names, history.initial_params,
-                                                                 strict=True))
-        return title + f"<p>Epoch 0: start at {start}.<br>Step (→) runs epoch 1.</p>"
-    before = history.params_at(epoch - 1)
-    after = history.params_at(epoch)
-    row = history.row(epoch)
-    w = before[0]
-    with np.errstate(all="ignore"):
-        y_pred = np.float32(w) * x + (np.float32(before[1]) if config.has_bias else np.float32(0))
-    if config.has_bias:
-        forward = f"y_pred = w·x + b = {number(w)}·x + {signed(before[1])}"
-    else:
-        forward = f"y_pred = w·x = {number(w)} × x"
-    lines = [f"<b>Epoch {epoch} of {config.epochs}</b>",
-             "<b>Forward</b>",
-             f"  {forward}",
-             f"  = {vector(y_pred)}",
-             "<b>Loss</b>",
-             "  L = mean((y_pred − y)²)",
-             f"    = {row['loss']:.8f}",
-             "<b>Gradient</b>"]
-    lines.append("  " + config.spec.gradient_formula(config.gradient))
-    for name in names:
-        lines.append(f"  dL/d{name} = {number(row['grad_' + name])}")
-    lines.append("<b>Update</b>  θ ← θ − lr × dL/dθ")
-    for index, name in enumerate(names):
-        lines.append(f"  {name} ← {number(before[index])} − {config.lr:g} × "
-                     f"{signed(row['grad_' + name])} = {number(after[index])}")
-    body = "<br>".join(line.replace("  ", "&nbsp;&nbsp;") for line in lines)
-    return title + f"<p>{body}</p>"
+    def _render(self, rows: list[Row]) -> None:
+        width = self.text_width()
+        fonts = choose_fonts(rows, width)
+        if self._fonts is None or fonts.size != self._fonts.size:
+            self.setFont(fonts.base)
+        self._fonts = fonts
+        bar = self.verticalScrollBar()
+        position = bar.value()  # keep the lecturer's scroll position while stepping
+        self.setHtml(rows_html(rows, fonts, width))
+        bar.setValue(position)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
+        super().resizeEvent(event)
+        self.refresh()  # the key holds the width: a new width lays the text out again
