@@ -14,12 +14,12 @@ from typing import Any, NoReturn
 
 from gdviz.core.config import (
     GRADIENT_MODES,
-    TRAINERS,
     ConfigError,
     RunConfig,
     build_config,
     parse_numbers,
 )
+from gdviz.core.registry import TRAINERS
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3

@@ -41,7 +41,8 @@ def test_editable_install_finds_the_repos_resources() -> None:
 def _copy_source(target: Path) -> Path:
     """The checkout without build litter, so the build neither sees nor leaves any."""
     skip = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__",
-                                  ".pytest_cache", ".ruff_cache", ".hypothesis", "shots")
+                                  ".pytest_cache", ".ruff_cache", ".mypy_cache", ".hypothesis",
+                                  "shots")
     return Path(shutil.copytree(REPO, target, ignore=skip))
 
 

@@ -272,6 +272,7 @@ def _integer(value: Any, option: str) -> int:
     except ValueError:
         raise ConfigError(f"{option}: {value!r} is not a whole number") from None
     if number is None:
+        assert isinstance(value, float)
         if not value.is_integer():
             raise ConfigError(f"{option}: {value!r} is not a whole number")
         number = int(value)

@@ -8,6 +8,7 @@ Everything is float64, so disagreement means a wrong formula, not rounding.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -47,7 +48,7 @@ def autograd_gradient(x: np.ndarray, y: np.ndarray, params: tuple[float, ...]) -
     prediction = tensors[0] * xt + (tensors[1] if len(tensors) > 1 else 0.0)
     loss = ((prediction - torch.from_numpy(y)) ** 2).mean()
     loss.backward()
-    return tuple(t.grad.item() for t in tensors)
+    return tuple(cast(torch.Tensor, t.grad).item() for t in tensors)  # backward() filled them
 
 
 def finite_difference_gradient(x: np.ndarray, y: np.ndarray, params: tuple[float, ...],

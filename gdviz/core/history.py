@@ -93,7 +93,7 @@ class History:
             raise IndexError(f"epoch {epoch} is outside 1..{self._size}")
         if self._predictions is None:
             return None
-        view = self._predictions[epoch - 1]
+        view: np.ndarray = self._predictions[epoch - 1]
         view.flags.writeable = False
         return view
 

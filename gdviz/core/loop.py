@@ -252,6 +252,7 @@ class _Loop:
             record = trainer.step()
             pending.append(record)
             if mode == "rate":
+                assert rate is not None  # set with mode, in the same pass under the lock
                 # Keep the rhythm, but never try to catch up more than a second of lag.
                 now = time.perf_counter()
                 next_epoch_time = max(next_epoch_time + 1 / rate, now - 1)

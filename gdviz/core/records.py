@@ -30,7 +30,7 @@ class StepRecord(NamedTuple):
         values = self.predictions
         if not isinstance(values, np.ndarray):
             values = values.numpy()  # a detached CPU tensor: shares memory, no copy
-        view = values.reshape(-1)
+        view: np.ndarray = values.reshape(-1)
         view.flags.writeable = False
         return view
 

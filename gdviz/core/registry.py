@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -68,7 +68,11 @@ class TrainerSpec:
         return trainer_class(config)
 
 
-def _frozen(values: dict[str, Any]) -> Mapping[str, Any]:
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _frozen(values: dict[_K, _V]) -> Mapping[_K, _V]:
     return MappingProxyType(values)
 
 

@@ -50,7 +50,7 @@ class LossLandscape:
             normal = np.array([[s.sxx, s.sx], [s.sx, s.n]])
             rhs = np.array([s.sxy, s.sy])
             solution = np.linalg.lstsq(normal, rhs, rcond=None)[0]
-            optimum = (float(solution[0]), float(solution[1]))
+            optimum: tuple[float, ...] = (float(solution[0]), float(solution[1]))
             explained = float(solution @ rhs)
         else:
             w_star = s.sxy / s.sxx if s.sxx > 0 else 0.0

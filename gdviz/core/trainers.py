@@ -114,6 +114,7 @@ class AutogradTrainer:
         loss = ((y_pred - self._y) ** 2).mean()
         loss.backward()
         grad = w.grad
+        assert grad is not None  # backward() just filled it
         grad_value = grad.item()
         with self._torch.no_grad():
             w -= self.lr * grad
@@ -170,6 +171,7 @@ class NNTrainer:
         loss = self._loss(self._y, y_pred)  # the notebook's argument order, kept on purpose
         loss.backward()
         weight, bias = self.model.weight, self.model.bias
+        assert weight.grad is not None and bias.grad is not None  # backward() just filled them
         grads = (weight.grad.item(), bias.grad.item())
         self._optimizer.step()
         self._optimizer.zero_grad()
@@ -181,4 +183,5 @@ class NNTrainer:
 
     def predict(self, x: float) -> float:
         with self._torch.no_grad():
-            return self.model(self._torch.tensor([x], dtype=self._torch.float32)).item()
+            predicted: float = self.model(self._torch.tensor([x], dtype=self._torch.float32)).item()
+            return predicted

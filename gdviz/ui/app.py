@@ -12,6 +12,7 @@ from gdviz.ui.style import use_projector_font
 
 def make_application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)  # instance() is typed as the QCoreApplication base
     app.setApplicationName("gdviz")
     use_projector_font(app)
     return app

@@ -31,6 +31,8 @@ SPEEDS: list[tuple[str, float | None]] = [
 ]
 DEFAULT_SPEED_INDEX = 2
 SLIDER_SETTLE_MS = 300  # a slider moved by keys or wheel applies once it has been still this long
+# `# type: ignore[call-arg]`/`[call-overload]` below: PySide6's stubs list a class's own Qt
+# properties as constructor keywords but not inherited ones like objectName, which work at run time.
 
 
 class SeedSpinBox(QAbstractSpinBox):
@@ -39,7 +41,7 @@ class SeedSpinBox(QAbstractSpinBox):
     valueChanged = Signal(object)  # a Python int: Signal(int) would overflow
 
     def __init__(self, maximum: int = MAX_SEED, objectName: str = "") -> None:
-        super().__init__(objectName=objectName)
+        super().__init__(objectName=objectName)  # type: ignore[call-arg]
         self._maximum = maximum
         self._value = 0
         self.lineEdit().setText("0")
@@ -58,7 +60,7 @@ class SeedSpinBox(QAbstractSpinBox):
             self._value = value
             self.valueChanged.emit(value)
 
-    def validate(self, text: str, pos: int) -> object:  # Qt override
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:  # Qt override
         if not text:
             return QValidator.State.Intermediate, text, pos
         if not text.isdigit():
@@ -97,15 +99,15 @@ class ControlsPanel(QGroupBox):
         self._config = config
         form = QFormLayout(self)
 
-        self.trainer_combo = QComboBox(objectName="trainerCombo")
+        self.trainer_combo = QComboBox(objectName="trainerCombo")  # type: ignore[call-arg]
         for trainer in TRAINERS:
             self.trainer_combo.addItem(SPECS[trainer].title, trainer)
         form.addRow("Trainer", self.trainer_combo)
 
-        self.lr_spin = QDoubleSpinBox(objectName="lrSpin", decimals=5, minimum=LR_MIN,
+        self.lr_spin = QDoubleSpinBox(objectName="lrSpin", decimals=5, minimum=LR_MIN,  # type: ignore[call-arg]
                                       maximum=LR_MAX, singleStep=0.001)
         self.lr_spin.setKeyboardTracking(False)
-        self.lr_slider = QSlider(Qt.Orientation.Horizontal, objectName="lrSlider")
+        self.lr_slider = QSlider(Qt.Orientation.Horizontal, objectName="lrSlider")  # type: ignore[call-overload]
         self.lr_slider.setRange(0, LR_SLIDER_STEPS)
         self.lr_slider.setToolTip("learning rate, logarithmic from 1e-5 to 10")
         # A drag applies once, on release; keys and the wheel once the slider is still.
@@ -114,20 +116,20 @@ class ControlsPanel(QGroupBox):
         self.lr_slider.sliderReleased.connect(self._apply_slider_lr)
         form.addRow("Learning rate", self.lr_spin)
         form.addRow("", self.lr_slider)
-        self.critical_label = QLabel(objectName="criticalLabel")
+        self.critical_label = QLabel(objectName="criticalLabel")  # type: ignore[call-overload]
         self.critical_label.setWordWrap(True)
         form.addRow("", self.critical_label)
 
-        self.epochs_spin = QSpinBox(objectName="epochsSpin", minimum=0,
+        self.epochs_spin = QSpinBox(objectName="epochsSpin", minimum=0,  # type: ignore[call-arg]
                                     maximum=window_epoch_limit(len(config.param_names),
                                                                len(config.x)))
         self.epochs_spin.setKeyboardTracking(False)
         form.addRow("Epochs", self.epochs_spin)
-        self.memory_label = QLabel(objectName="memoryLabel")
+        self.memory_label = QLabel(objectName="memoryLabel")  # type: ignore[call-overload]
         self.memory_label.setWordWrap(True)
         form.addRow("", self.memory_label)
 
-        self.seeded_check = QCheckBox("initial w, b from the seed", objectName="seededCheck")
+        self.seeded_check = QCheckBox("initial w, b from the seed", objectName="seededCheck")  # type: ignore[call-overload]
         form.addRow("", self.seeded_check)
         self.w0_spin = self._param_spin("w0Spin")
         form.addRow("w0", self.w0_spin)
@@ -136,7 +138,7 @@ class ControlsPanel(QGroupBox):
         self.seed_spin = SeedSpinBox(objectName="seedSpin")
         form.addRow("Seed", self.seed_spin)
 
-        self.gradient_combo = QComboBox(objectName="gradientCombo")
+        self.gradient_combo = QComboBox(objectName="gradientCombo")  # type: ignore[call-arg]
         self.gradient_combo.addItem("notebook: N × MSE gradient", "notebook")
         self.gradient_combo.addItem("mean: true MSE gradient", "mean")
         self.gradient_combo.setToolTip(
@@ -162,7 +164,7 @@ class ControlsPanel(QGroupBox):
 
     @staticmethod
     def _param_spin(name: str) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox(objectName=name, decimals=3, minimum=-1e6, maximum=1e6,
+        spin = QDoubleSpinBox(objectName=name, decimals=3, minimum=-1e6, maximum=1e6,  # type: ignore[call-arg]
                               singleStep=0.1)
         spin.setKeyboardTracking(False)
         return spin
