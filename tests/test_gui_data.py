@@ -125,10 +125,8 @@ def test_add_and_delete_points(qtbot, window):
     assert model.history.trajectory("w")[1] == pytest.approx(0.01 * 2 * (8 + 18 + 32))
 
 
-# The editor refuses the deletion itself once the window passes the trainer's minimum in;
-# until then the config refuses it and the table shows one point while the run keeps two.
-@pytest.mark.xfail(reason="MainWindow._on_model_run_reset must call "
-                          "data_editor.set_min_points(config.spec.min_points)", strict=False)
+# The window passes the trainer's minimum in: the editor refuses the deletion itself, so the
+# table never shows one point while the run keeps two.
 def test_nn_keeps_two_points(qtbot, make_window):
     window = make_window(build_config("nn"), timeout=TORCH_TIMEOUT)
     model = window.model

@@ -246,12 +246,13 @@ DROP_SCRIPT = textwrap.dedent("""
     from gdviz.ui.app import make_application
     from gdviz.ui import MainWindow
     app = make_application()
-    if "{slow}" == "yes":
-        original = trainers.NNTrainer.__init__
-        def slow(self, config):
-            time.sleep(2.0)  # as long as torch's first import
-            original(self, config)
-        trainers.NNTrainer.__init__ = slow
+    if "{slow}" == "yes":  # a slow disk: torch's first import takes 2 s more
+        from gdviz.core import torch_preload
+        original = torch_preload._import
+        def slow():
+            time.sleep(2.0)
+            original()
+        torch_preload._import = slow
 
     def spin(seconds):
         end = time.monotonic() + seconds

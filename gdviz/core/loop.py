@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from gdviz.core import torch_preload
 from gdviz.core.config import RunConfig
 from gdviz.core.records import StepRecord
 from gdviz.core.trainers import Trainer, make_trainer
@@ -32,6 +33,7 @@ from gdviz.core.training import quiet_overflow
 FRAME_SECONDS = 1 / 30  # unthrottled play: train this long between two batches
 MAX_FRAME_WAIT = 0.1  # never wait longer for the window, in case it does not draw
 UNTHROTTLED: float | None = None  # the speed that means "as fast as possible"
+TORCH_POLL_SECONDS = 0.05  # how often a wait for torch's import looks for a stop
 
 
 class LoopEvents(Protocol):
@@ -173,9 +175,11 @@ class _Loop:
 
     def _start_run(self, config: RunConfig, generation: int) -> None:
         self.trainer = None
+        if config.spec.needs_torch and not self._torch_imported(generation):
+            return  # stopped or reconfigured while torch was importing
         try:
             with quiet_overflow():  # a start far out may overflow float32 at once: not a warning
-                trainer = self.build(config)  # the first torch trainer imports torch here
+                trainer = self.build(config)
                 prediction = trainer.predict(config.x_test)
         except Exception as error:  # e.g. torch missing: tell the user, keep the loop
             self.events.failed(generation, f"cannot start the {config.trainer} trainer: "
@@ -186,6 +190,16 @@ class _Loop:
                 return  # stopped or reconfigured meanwhile
             self.trainer, self.config = trainer, config
         self.events.started(generation, config, trainer.params(), prediction)
+
+    def _torch_imported(self, generation: int) -> bool:
+        """Wait for torch's import, which runs in its own thread: an import cannot be
+        interrupted, but this wait can, so a window closing meanwhile is never held up."""
+        torch_preload.start()
+        while not torch_preload.wait(TORCH_POLL_SECONDS):
+            with self.condition:
+                if self.state.abort or generation != self.state.generation:
+                    return False
+        return True
 
     def _train_guarded(self) -> None:
         trainer = self.trainer
