@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from gdviz.core.config import MAX_SEED, ConfigError, RunConfig
 from gdviz.core.history import history_bytes, window_epoch_limit
 from gdviz.core.registry import SPECS, TRAINERS
+from gdviz.ui.widgets import named
 
 LR_MIN, LR_MAX = 1e-5, 10.0
 LR_SLIDER_STEPS = 600
@@ -31,9 +32,6 @@ SPEEDS: list[tuple[str, float | None]] = [
 ]
 DEFAULT_SPEED_INDEX = 2
 SLIDER_SETTLE_MS = 300  # a slider moved by keys or wheel applies once it has been still this long
-# `# type: ignore[call-arg]`/`[call-overload]` below: PySide6's stubs list a class's own Qt
-# properties as constructor keywords but not inherited ones like objectName, which work at run time.
-
 
 class SeedSpinBox(QAbstractSpinBox):
     """A spin box for whole numbers up to 2**63 − 1 (QSpinBox stops at 2**31 − 1)."""
@@ -41,7 +39,8 @@ class SeedSpinBox(QAbstractSpinBox):
     valueChanged = Signal(object)  # a Python int: Signal(int) would overflow
 
     def __init__(self, maximum: int = MAX_SEED, objectName: str = "") -> None:
-        super().__init__(objectName=objectName)  # type: ignore[call-arg]
+        super().__init__()
+        self.setObjectName(objectName)
         self._maximum = maximum
         self._value = 0
         self.lineEdit().setText("0")
@@ -99,15 +98,15 @@ class ControlsPanel(QGroupBox):
         self._config = config
         form = QFormLayout(self)
 
-        self.trainer_combo = QComboBox(objectName="trainerCombo")  # type: ignore[call-arg]
+        self.trainer_combo = named(QComboBox(), "trainerCombo")
         for trainer in TRAINERS:
             self.trainer_combo.addItem(SPECS[trainer].title, trainer)
         form.addRow("Trainer", self.trainer_combo)
 
-        self.lr_spin = QDoubleSpinBox(objectName="lrSpin", decimals=5, minimum=LR_MIN,  # type: ignore[call-arg]
-                                      maximum=LR_MAX, singleStep=0.001)
+        self.lr_spin = named(QDoubleSpinBox(decimals=5, minimum=LR_MIN, maximum=LR_MAX,
+                                            singleStep=0.001), "lrSpin")
         self.lr_spin.setKeyboardTracking(False)
-        self.lr_slider = QSlider(Qt.Orientation.Horizontal, objectName="lrSlider")  # type: ignore[call-overload]
+        self.lr_slider = named(QSlider(Qt.Orientation.Horizontal), "lrSlider")
         self.lr_slider.setRange(0, LR_SLIDER_STEPS)
         self.lr_slider.setToolTip("learning rate, logarithmic from 1e-5 to 10")
         # A drag applies once, on release; keys and the wheel once the slider is still.
@@ -116,20 +115,19 @@ class ControlsPanel(QGroupBox):
         self.lr_slider.sliderReleased.connect(self._apply_slider_lr)
         form.addRow("Learning rate", self.lr_spin)
         form.addRow("", self.lr_slider)
-        self.critical_label = QLabel(objectName="criticalLabel")  # type: ignore[call-overload]
+        self.critical_label = named(QLabel(), "criticalLabel")
         self.critical_label.setWordWrap(True)
         form.addRow("", self.critical_label)
 
-        self.epochs_spin = QSpinBox(objectName="epochsSpin", minimum=0,  # type: ignore[call-arg]
-                                    maximum=window_epoch_limit(len(config.param_names),
-                                                               len(config.x)))
+        self.epochs_spin = named(QSpinBox(minimum=0), "epochsSpin")
+        self.epochs_spin.setMaximum(window_epoch_limit(len(config.param_names), len(config.x)))
         self.epochs_spin.setKeyboardTracking(False)
         form.addRow("Epochs", self.epochs_spin)
-        self.memory_label = QLabel(objectName="memoryLabel")  # type: ignore[call-overload]
+        self.memory_label = named(QLabel(), "memoryLabel")
         self.memory_label.setWordWrap(True)
         form.addRow("", self.memory_label)
 
-        self.seeded_check = QCheckBox("initial w, b from the seed", objectName="seededCheck")  # type: ignore[call-overload]
+        self.seeded_check = named(QCheckBox("initial w, b from the seed"), "seededCheck")
         form.addRow("", self.seeded_check)
         self.w0_spin = self._param_spin("w0Spin")
         form.addRow("w0", self.w0_spin)
@@ -138,7 +136,7 @@ class ControlsPanel(QGroupBox):
         self.seed_spin = SeedSpinBox(objectName="seedSpin")
         form.addRow("Seed", self.seed_spin)
 
-        self.gradient_combo = QComboBox(objectName="gradientCombo")  # type: ignore[call-arg]
+        self.gradient_combo = named(QComboBox(), "gradientCombo")
         self.gradient_combo.addItem("notebook: N × MSE gradient", "notebook")
         self.gradient_combo.addItem("mean: true MSE gradient", "mean")
         self.gradient_combo.setToolTip(
@@ -164,8 +162,8 @@ class ControlsPanel(QGroupBox):
 
     @staticmethod
     def _param_spin(name: str) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox(objectName=name, decimals=3, minimum=-1e6, maximum=1e6,  # type: ignore[call-arg]
-                              singleStep=0.1)
+        spin = named(QDoubleSpinBox(decimals=3, minimum=-1e6, maximum=1e6, singleStep=0.1),
+                     name)
         spin.setKeyboardTracking(False)
         return spin
 

@@ -8,7 +8,6 @@ Large imports show only their first rows (read-only); the run still gets every p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor
@@ -24,11 +23,11 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
-    QWidget,
 )
 
 from gdviz.core.config import ConfigError, available_presets, load_preset
 from gdviz.core.csv_import import CsvImportError, describe_problem, read_points_csv, value_problem
+from gdviz.ui.widgets import named
 
 Points = tuple[tuple[float, ...], tuple[float, ...]]
 
@@ -37,14 +36,6 @@ BAD_CELL = QColor("#FFD0C0")
 GOOD_CELL = QColor(0, 0, 0, 0)
 KEEPS_DATA = "the run keeps the last valid data"
 
-
-W = TypeVar("W", bound=QWidget)
-
-
-def named(widget: W, name: str) -> W:
-    """The widget with an objectName (tests and saved layouts find it by that name)."""
-    widget.setObjectName(name)
-    return widget
 
 
 def count_points(n: int) -> str:
