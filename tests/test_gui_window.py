@@ -214,7 +214,8 @@ def test_three_steps_match_the_notebook(qtbot, window):
     assert "3" in epoch_label(window)
     qtbot.waitUntil(lambda: "Epoch 3 of 10" in step_text(window), timeout=2000)
     text = step_text(window)
-    assert "w ← 1.680 − 0.01 × (−19.200) = 1.872" in text
+    # The result may stand on its own line when the panel is narrow (never a broken expression).
+    assert " ".join(text.split()).count("w ← 1.680 − 0.01 × (−19.200) = 1.872") == 1
     assert "dL/dw = −19.200" in text
     assert "= 0.76800019" in text  # the loss before the update, as the notebook prints it
 
@@ -270,9 +271,9 @@ def test_step_back_replays_before_training(qtbot, make_window):
     assert model.cursor == 3
     wait_label(qtbot, window, 3)
     assert slider.value() == 3
-    assert slider.maximum() == 5
+    assert slider.maximum() == 20  # the whole run: 3 of 20 must not look complete
     qtbot.waitUntil(lambda: "Epoch 3 of 20" in step_text(window), timeout=2000)
-    assert "w ← 1.680 − 0.01 × (−19.200) = 1.872" in step_text(window)
+    assert "w ← 1.680 − 0.01 × (−19.200) = 1.872" in " ".join(step_text(window).split())
     # the log shows the notebook's lines up to the cursor only
     qtbot.waitUntil(lambda: "epoch 4:" not in log_text(window), timeout=2000)
     assert "epoch 3: w = 1.872" in log_text(window)
