@@ -15,7 +15,9 @@ class LogPanel(QPlainTextEdit):
     JUMP_LINES = 40  # more than the panel shows; more would only cost time while playing
 
     def __init__(self, model: RunModel) -> None:
-        super().__init__(objectName="logPanel", readOnly=True)
+        super().__init__()
+        self.setObjectName("logPanel")
+        self.setReadOnly(True)
         self.model = model
         self.setFont(QFont("DejaVu Sans Mono", 11))
         self.setMaximumBlockCount(self.MAX_LINES)

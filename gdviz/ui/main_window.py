@@ -28,8 +28,10 @@ from gdviz.ui.formatting import number
 from gdviz.ui.log_panel import LogPanel
 from gdviz.ui.plots import FitPlot, LossPlot, SurfacePlot, WeightsPlot
 from gdviz.ui.run_model import RunModel
+from gdviz.ui.screen import epoch_texts, fit_to_screen, fix_width_for
 from gdviz.ui.step_panel import StepPanel
 from gdviz.ui.style import bold, configure_pyqtgraph
+from gdviz.ui.widgets import named
 
 PAINT_SETTLE_MS = 6  # longer than Qt's 5 ms update-request interval
 STATE_TEXT = {"loading": "loading…", "ready": "ready", "playing": "playing", "paused": "paused",
@@ -47,7 +49,7 @@ class MainWindow(QMainWindow):
         config = config or build_config("numpy")
         self.model = RunModel(config, self)
         self.setWindowIcon(icon("gdviz"))
-        self.resize(1560, 940)
+        fit_to_screen(self)  # within the screen it opens on, e.g. a 1280×720 projector
 
         self._make_actions()
         self._make_toolbar()
@@ -111,7 +113,7 @@ class MainWindow(QMainWindow):
                        self.action_step, self.action_run_to_end):
             bar.addAction(action)
         bar.addSeparator()
-        self.speed_combo = QComboBox(objectName="speedCombo")
+        self.speed_combo = named(QComboBox(), "speedCombo")
         for text, speed in SPEEDS:
             self.speed_combo.addItem(text, speed)
         self.speed_combo.setCurrentIndex(DEFAULT_SPEED_INDEX)
@@ -121,17 +123,19 @@ class MainWindow(QMainWindow):
         self.model.set_speed(self.speed_combo.currentData())
         bar.addWidget(self.speed_combo)
         bar.addSeparator()
-        self.timeline_slider = QSlider(Qt.Orientation.Horizontal, objectName="timelineSlider")
-        self.timeline_slider.setMinimumWidth(300)
+        self.timeline_slider = named(QSlider(Qt.Orientation.Horizontal), "timelineSlider")
+        self.timeline_slider.setMinimumWidth(160)
         self.timeline_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrows belong to stepping
-        self.timeline_slider.setToolTip("Move through the recorded epochs")
+        # It spans the whole run (0 … epochs), so 3 of 10 looks like 3 of 10; seeking beyond
+        # the recorded epochs stops at the newest one (RunModel.seek clamps).
+        self.timeline_slider.setToolTip("Move through the epochs trained so far")
         self.timeline_slider.valueChanged.connect(self._on_timeline_slider_changed)
         bar.addWidget(self.timeline_slider)
-        self.epoch_label = QLabel(objectName="epochLabel")
+        self.epoch_label = named(QLabel(), "epochLabel")
         self.epoch_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.epoch_label.setFont(bold(16))
-        self.epoch_label.setMinimumWidth(190)
         bar.addWidget(self.epoch_label)
+        self._epoch_label_limit = -1  # the epoch limit the label's fixed width was made for
 
     def _make_side_panels(self, config: RunConfig) -> None:
         self.controls = ControlsPanel(config)
@@ -141,6 +145,7 @@ class MainWindow(QMainWindow):
         self.data_editor.data_edited.connect(self._on_data_editor_data_edited)
         self.data_editor.preset_chosen.connect(self.apply_preset)
         self.data_editor.invalid.connect(self._on_model_message)
+        self.data_editor.notice.connect(self._on_model_message)
         self.action_import.triggered.connect(self.data_editor.import_button.click)
         column = QWidget()
         layout = QVBoxLayout(column)
@@ -163,7 +168,7 @@ class MainWindow(QMainWindow):
         self.loss_plot = LossPlot(model)
         self.weights_plot = WeightsPlot(model)
         self.fit_plot = FitPlot(model)
-        plots = QWidget(objectName="plotsArea")
+        plots = named(QWidget(), "plotsArea")
         grid = QGridLayout(plots)
         grid.setContentsMargins(2, 2, 2, 2)
         grid.addWidget(self.surface_plot, 0, 0)
@@ -171,7 +176,7 @@ class MainWindow(QMainWindow):
         grid.addWidget(self.weights_plot, 1, 0)
         grid.addWidget(self.fit_plot, 1, 1)
         for plot in (self.surface_plot, self.loss_plot, self.weights_plot, self.fit_plot):
-            plot.setMinimumSize(220, 180)
+            plot.setMinimumSize(200, 170)  # small enough for a 1024×768 screen
         plots.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.plots_area = plots
 
@@ -186,7 +191,10 @@ class MainWindow(QMainWindow):
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([900, 380])
+        # The step and log lines are about 40 characters: give them that where there is room.
+        room = self.width() - self.settings_dock.sizeHint().width()
+        side_width = min(460, max(300, room // 3))
+        splitter.setSizes([max(400, room - side_width), side_width])
         self.setCentralWidget(splitter)
 
     def _make_status_bar(self) -> None:
@@ -303,6 +311,7 @@ class MainWindow(QMainWindow):
         config = self.model.config
         self.setWindowTitle(f"gdviz — {config.spec.title}")
         self.controls.set_config(config, self.model.critical_lr())
+        self.data_editor.set_min_points(config.spec.min_points)
         self.data_editor.set_points(config.x, config.y)
         self.surface_plot.rebuild()
         self.loss_plot.rebuild()
@@ -320,12 +329,16 @@ class MainWindow(QMainWindow):
         self.fit_plot.refresh()
         self.step_panel.refresh()
         self.log_panel.refresh()
+        limit = model.config.epochs
         slider = self.timeline_slider
         slider.blockSignals(True)
-        slider.setRange(0, model.epochs_recorded)
+        slider.setRange(0, limit)
         slider.setValue(model.cursor)
         slider.blockSignals(False)
-        self.epoch_label.setText(f"Epoch {model.cursor} / {model.config.epochs}")
+        if limit != self._epoch_label_limit:  # a fixed width: the slider must not jump
+            self._epoch_label_limit = limit
+            fix_width_for(self.epoch_label, *epoch_texts(limit))
+        self.epoch_label.setText(f"Epoch {model.cursor} / {limit}")
         self._update_status()
         if self.isVisible() and not self.isMinimized():
             self._frame_pending = True  # acknowledged in event() once painted

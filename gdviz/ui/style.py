@@ -43,6 +43,27 @@ def use_projector_font(app: QApplication) -> None:
     app.setFont(font)
 
 
+def key(*entries: tuple[str, str, str]) -> str:
+    """A legend as one line of text: (glyph, colour name, text) per entry, e.g. ("━", "w", "w").
+
+    It goes under a plot's title instead of inside the plot, where on a small screen it would
+    cover data points or the curve.
+    """
+    return "&nbsp; ".join(
+        f"<span style='color: {COLORS.get(color, color)}'>{glyph}</span>&nbsp;{text}"
+        for glyph, color, text in entries)
+
+
+def plot_title(title: str, legend: str = "", note: str = "") -> str:
+    """A plot title; under it, in smaller type, its legend and a note (why an axis is log)."""
+    lines = [f"<span style='font-size: 15pt'>{title}</span>"]
+    if legend:
+        lines.append(f"<span style='font-size: 10pt'>{legend}</span>")
+    if note:
+        lines.append(f"<span style='font-size: 10pt; color: {COLORS['current']}'>{note}</span>")
+    return "<br>".join(lines)
+
+
 def bold(size: int) -> QFont:
     font = QFont(QApplication.font())
     font.setPointSize(size)
