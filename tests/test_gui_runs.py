@@ -216,10 +216,12 @@ def test_200k_single_epoch_signals(qtbot):
     from gdviz.ui.run_model import RunModel
 
     epochs = 200_000
-    model = RunModel(build_config("numpy", {"epochs": epochs, "log_every": 1000}))
+    # batch_seconds=0: no batching, every epoch is its own signal. (Set on the worker after
+    # the thread started, it raced the loop's start and batched now and then.)
+    model = RunModel(build_config("numpy", {"epochs": epochs, "log_every": 1000}),
+                     batch_seconds=0)
     counter = SignalCounter()
     try:
-        model._worker.batch_seconds = 0  # no batching: every epoch is its own signal
         model._worker.epochs_finished.connect(counter.on_epochs_finished)
         qtbot.waitUntil(lambda: model.state == "ready", timeout=5000)
         model.set_speed(None)

@@ -3,6 +3,8 @@ and the notebook's log on the right, transport controls and a timeline on top.""
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
@@ -26,7 +28,7 @@ from gdviz.ui.controls import DEFAULT_SPEED_INDEX, SPEEDS, ControlsPanel
 from gdviz.ui.data_editor import DatasetEditor
 from gdviz.ui.formatting import number
 from gdviz.ui.log_panel import LogPanel
-from gdviz.ui.plots import FitPlot, LossPlot, SurfacePlot, WeightsPlot
+from gdviz.ui.plots import FitPlot, LossPlot, SurfacePlot, WeightsPlot, loss_after
 from gdviz.ui.run_model import RunModel
 from gdviz.ui.screen import epoch_texts, fit_to_screen, fix_width_for
 from gdviz.ui.step_panel import StepPanel
@@ -73,7 +75,8 @@ class MainWindow(QMainWindow):
 
     # --- construction ----------------------------------------------------------------------------
 
-    def _action(self, name: str, text: str, icon_name: str | None, shortcut: str | QKeySequence,
+    def _action(self, name: str, text: str, icon_name: str | None,
+                shortcut: str | QKeySequence | QKeySequence.StandardKey | Qt.Key,
                 slot: object, tip: str) -> QAction:
         action = QAction(text, self)
         action.setObjectName(name)
@@ -102,7 +105,7 @@ class MainWindow(QMainWindow):
         self.action_quit = self._action("actionQuit", "Quit", None, QKeySequence.StandardKey.Quit,
                                         self.close, "Quit")
         self.action_quit.setShortcut(QKeySequence("Ctrl+Q"))
-        self.action_import = QAction("Import CSV…", self, objectName="actionImportCsv")
+        self.action_import = named(QAction("Import CSV…", self), "actionImportCsv")
 
     def _make_toolbar(self) -> None:
         bar = self.addToolBar("Transport")
@@ -155,7 +158,7 @@ class MainWindow(QMainWindow):
         scroll.setWidget(column)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(300)
-        dock = QDockWidget("Settings", self, objectName="settingsDock")
+        dock = named(QDockWidget("Settings", self), "settingsDock")
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         dock.setWidget(scroll)
@@ -199,7 +202,7 @@ class MainWindow(QMainWindow):
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
-        self.status_labels = {name: QLabel(objectName=f"status{name.title()}Label")
+        self.status_labels = {name: named(QLabel(), f"status{name.title()}Label")
                               for name in ("trainer", "epoch", "loss", "params", "state")}
         for label in self.status_labels.values():
             label.setContentsMargins(8, 0, 8, 0)
@@ -218,7 +221,7 @@ class MainWindow(QMainWindow):
             run_menu.addAction(action)
         view_menu = menus.addMenu("&View")
         view_menu.addAction(self.settings_dock.toggleViewAction())
-        log_action = QAction("Log-scale loss", self, objectName="actionLogScale", checkable=True)
+        log_action = named(QAction("Log-scale loss", self, checkable=True), "actionLogScale")
         log_action.toggled.connect(self.loss_plot.log_check.setChecked)
         self.loss_plot.log_check.toggled.connect(log_action.setChecked)
         view_menu.addAction(log_action)
@@ -369,10 +372,10 @@ class MainWindow(QMainWindow):
         labels["trainer"].setText(model.config.spec.title)
         labels["epoch"].setText(f"epoch {model.cursor} / {model.config.epochs}")
         history = model.history
-        if history is not None and model.cursor >= 1:
-            labels["loss"].setText(f"loss {history.row(model.cursor)['loss']:.8f}")
-        else:
-            labels["loss"].setText("loss –")
+        # The plots' convention: epoch k is the state after k updates, so is its loss.
+        loss = loss_after(model, model.cursor)
+        labels["loss"].setText(f"loss {loss:.8g}" if math.isfinite(loss) else "loss –")
+        labels["loss"].setToolTip("the loss at the parameters shown, after this epoch's update")
         if history is not None:
             params = history.params_at(model.cursor)
             labels["params"].setText("  ".join(

@@ -541,6 +541,7 @@ def plot_views(window: Any) -> dict[str, Any]:
 def fill_history(window: Any, epochs: int) -> tuple[Any, Any]:
     """A History of `epochs` numpy epochs from the headless loop, handed to the window's model."""
     from gdviz.core.config import build_config
+    from gdviz.core.session import RunState
     from gdviz.core.trainers import make_trainer
     from gdviz.core.training import new_history, train
 
@@ -548,11 +549,12 @@ def fill_history(window: Any, epochs: int) -> tuple[Any, Any]:
     config = build_config("numpy", {"epochs": model.config.epochs})
     assert config == model.config
     trainer = make_trainer(config)
-    history = new_history(trainer)
+    history = new_history(trainer, n_points=len(config.x))
     train(trainer, epochs, history)
-    model.history = history
-    model.cursor = len(history)
-    model.state = "paused"
+    session = model.session  # the Qt-free session holds what the views read
+    session.history = history
+    session.cursor = len(history)
+    session.state = RunState.PAUSED
     return trainer, history
 
 
@@ -652,7 +654,7 @@ def bench_redraw(display: Display, frames: int, profile: bool) -> None:
         append = model.history.append
         for _ in range(APPEND_PER_FRAME):
             append(next(feed))
-        model.cursor = len(model.history)
+        model.session.cursor = len(model.history)
         append_times.append(time.perf_counter() - start)
 
     counter = PaintCounter({name: view for name, (_r, view) in plot_views(window).items()})
