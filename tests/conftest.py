@@ -184,3 +184,12 @@ def make_window(qtbot: Any) -> Iterator[Callable[..., Any]]:
 def window(make_window: Callable[..., Any]) -> Any:
     """MainWindow() with the notebook's numpy cell, shown, its run ready at epoch 0."""
     return make_window()
+
+
+@pytest.fixture
+def focused(qtbot: Any, window: Any) -> Any:
+    """The window, active, the plots area focused: where the shortcuts are meant to work."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    window.plots_area.setFocus()
+    return window

@@ -38,14 +38,6 @@ def slow_builds(monkeypatch):
         monkeypatch.setattr(cls, "__init__", slow_init)
 
 
-@pytest.fixture
-def focused(qtbot, window):
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
-    window.plots_area.setFocus()
-    return window
-
-
 def switch_trainer(window, name):
     combo = find(window, QComboBox, "trainerCombo")
     combo.setCurrentIndex(combo.findData(name))

@@ -163,17 +163,8 @@ def test_every_action(qtbot, window):
     assert model._thread.isFinished()
 
 
-@pytest.fixture
-def shown(qtbot, window):
-    """The window, active, the plots area focused: where the shortcuts are meant to work."""
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
-    window.plots_area.setFocus()
-    return window
-
-
-def test_shortcuts(qtbot, shown):
-    window, model = shown, shown.model
+def test_shortcuts(qtbot, focused):
+    window, model = focused, focused.model
     target = window.plots_area
     play = action(window, "actionPlay")
 

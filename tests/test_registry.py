@@ -72,3 +72,10 @@ def test_only_the_notebook_gradient_is_scaled() -> None:
     assert SPECS["numpy"].gradient_scale("mean", 4) == 1.0
     assert SPECS["nn"].gradient_scale(None, 4) == 1.0
     assert SPECS["nn"].min_points == 2 and SPECS["autograd"].min_points == 1
+
+
+def test_readme_and_the_nn_spec_say_why_nn_numbers_differ() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    assert "For the torch.nn cell it cannot" in readme
+    assert "manual_seed" in SPECS["nn"].note and SPECS["nn"].note_brief
+    assert not SPECS["numpy"].note and not SPECS["autograd"].note
