@@ -29,6 +29,7 @@ MAX_PATH_POINTS = 4000  # the surface plot draws at most this many visited point
 RECENT_DOTS = 50
 WHOLE_RUN_EPOCHS = 5000  # epoch axes of runs up to this long span the whole run at once
 SURFACE_GRID = 160
+TITLE_MARGIN = 50  # about a value axis's width: titles wrap within the plot, not over it
 CONTOUR_LEVELS = 9
 BLOW_UP = 1e3  # values this many times their start (or scale) switch to a log axis
 SURFACE_SHRINK = 8  # the surface zooms back in once the path needs 1/8 of its view
@@ -154,7 +155,11 @@ def set_title(plot: pg.PlotItem, title: str) -> None:
 
 def _fit_title(plot: pg.PlotItem, *_resized: object) -> None:
     label = plot.titleLabel
-    width = plot.vb.width()
+    # The whole plot's width, not the view box's: the view box narrows when the axis needs
+    # room for long tick labels (1e38), and a title that re-wrapped with it changed the view's
+    # height, hence the ticks, hence the width again: an endless relayout (found by the
+    # stateful test with y = -3.4e38). The plot's own width depends on its widget only.
+    width = plot.width() - TITLE_MARGIN
     label.item.setTextWidth(width if width > 60 else -1)
     label.resizeEvent(None)  # centre the re-wrapped text again
     height = math.ceil(label.itemRect().height())
