@@ -90,10 +90,11 @@ FINITE_ROWS = 5  # the history's last rows checked for finiteness after each ste
 class Machine(RuleBasedStateMachine):
     """One window per example; rules are user actions, `check` the invariants."""
 
-    def __init__(self, qtbot, hang_timeout: float = 0.0) -> None:
+    def __init__(self, qtbot, hang_timeout: float = 0.0, stderr_fd: int = 2) -> None:
         super().__init__()
         self.qtbot = qtbot
         self.hang_timeout = hang_timeout
+        self.stderr_fd = stderr_fd  # the real stderr: pytest captures fd 2
         self.window = None
 
     # --- set-up and tear-down --------------------------------------------------------------------
@@ -118,7 +119,7 @@ class Machine(RuleBasedStateMachine):
         if window is None:
             return
         _log_step("teardown: window.close()")
-        faulthandler.dump_traceback_later(RULE_HANG_S, exit=True)
+        faulthandler.dump_traceback_later(RULE_HANG_S, exit=True, file=self.stderr_fd)
         with self.qtbot.captureExceptions() as exceptions:
             start = time.perf_counter()
             window.close()
@@ -314,7 +315,8 @@ class Machine(RuleBasedStateMachine):
         the example that hung are in STEP_LOG.
         """
         _log_step(step or _caller_step())
-        faulthandler.dump_traceback_later(RULE_HANG_S, exit=True)
+        # A traceback ending here: a step hung; its example's steps are in STEP_LOG.
+        faulthandler.dump_traceback_later(RULE_HANG_S, exit=True, file=self.stderr_fd)
         with self.qtbot.captureExceptions() as exceptions:
             action()
             QApplication.processEvents()
@@ -325,13 +327,23 @@ class Machine(RuleBasedStateMachine):
         if self.hang_timeout > 0:
             # pytest's faulthandler_timeout is per test; a long local run would trip it though
             # nothing hangs. Re-armed per step, it still catches a step that hangs.
-            faulthandler.dump_traceback_later(self.hang_timeout, exit=False)
+            faulthandler.dump_traceback_later(self.hang_timeout, exit=False, file=self.stderr_fd)
         else:
             faulthandler.cancel_dump_traceback_later()
 
 
 _windows: list = []
 _steps: list[str] = []
+
+
+def _real_stderr(config: pytest.Config) -> int:
+    """The stderr pytest's own faulthandler writes to (fd 2 is captured during a test)."""
+    try:
+        from _pytest.faulthandler import fault_handler_stderr_fd_key
+
+        return config.stash[fault_handler_stderr_fd_key]
+    except (ImportError, KeyError):
+        return sys.__stderr__.fileno()
 
 
 def _caller_step() -> str:
@@ -366,7 +378,8 @@ def test_main_window_survives_random_user_sessions(qtbot, pytestconfig) -> None:
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     try:
-        run_state_machine_as_test(lambda: Machine(qtbot, hang_timeout), settings=test_settings)
+        run_state_machine_as_test(lambda: Machine(qtbot, hang_timeout, _real_stderr(pytestconfig)),
+                                  settings=test_settings)
     finally:
         _windows.clear()
 
