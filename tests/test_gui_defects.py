@@ -295,3 +295,30 @@ def test_closing_while_torch_loads_returns_at_once_and_hears_nothing_later(qtbot
     assert time.perf_counter() - start < 1.0
     qtbot.wait(int(BUILD_SECONDS * 1000) + 500)
     assert model.history is None and redraws == []  # the late run_started was not heard
+
+
+# --- found by trying it as a newcomer ------------------------------------------------------------
+
+@pytest.mark.parametrize("trainer", ["numpy", "nn"])
+def test_the_window_fits_a_1024_pixel_screen(qtbot, make_window, trainer):
+    window = make_window(build_config(trainer), timeout=TORCH_TIMEOUT)
+    assert window.minimumSizeHint().width() <= 1024
+    assert window.minimumSizeHint().height() <= 768 - 40  # a task bar
+
+
+def test_ctrl_c_in_the_terminal_quits_the_window() -> None:
+    import os
+    import signal
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    process = subprocess.Popen([sys.executable, "-m", "gdviz", "gui"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(3.0)  # the window is up
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -190,3 +190,14 @@ def test_divergence_message_names_the_growth_factor() -> None:
     assert session.state is RunState.DIVERGED
     # notebook gradient: h = 4 × 2·mean(x²) = 60; |1 − 0.1·60| = 5
     assert "grows ×5 per epoch" in messages[-1]
+
+
+def test_the_change_message_outlives_the_restart_while_playing() -> None:
+    """It used to be replaced by "Ready: play" as soon as the new run was ready."""
+    session, driver, messages = make()
+    start(session, driver)
+    session.play()
+    session.set_config(session.config.replace(lr=0.02), "learning rate 0.01 → 0.02")
+    start(session, driver)
+    assert session.message == messages[-1]
+    assert session.message.startswith("learning rate 0.01 → 0.02: the run restarted")

@@ -264,7 +264,8 @@ class Session:
             if self.message.startswith("Loading"):
                 self._say("")
             return
-        self._say(f"Ready: {intent.describe()}")
+        if self.message.startswith("Loading"):  # keep a "settings changed: …" message
+            self._say(f"Ready: {intent.describe()}")
         if intent.kind == "play":
             self.play()
         elif intent.kind == "run_to_end":

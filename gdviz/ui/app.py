@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
 from gdviz.core.config import RunConfig
 from gdviz.ui.style import use_projector_font
@@ -24,4 +26,18 @@ def run_app(config: RunConfig | None = None) -> int:
 
     window = MainWindow(config)
     window.show()
+    quit_on_interrupt(app, window)
     return app.exec()
+
+
+def quit_on_interrupt(app: QApplication, window: QWidget) -> QTimer:
+    """Ctrl+C in the terminal closes the window like Ctrl+Q.
+
+    Python runs its signal handlers only between bytecodes, and Qt's event loop is C++: a
+    timer that wakes the interpreter a few times a second lets the handler run.
+    """
+    signal.signal(signal.SIGINT, lambda _signum, _frame: window.close())
+    wake = QTimer(app, interval=200)
+    wake.timeout.connect(lambda: None)
+    wake.start()
+    return wake

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from gdviz.core.config import MAX_SEED, ConfigError, RunConfig
 from gdviz.core.history import history_bytes, window_epoch_limit
 from gdviz.core.registry import SPECS, TRAINERS
-from gdviz.ui.widgets import named
+from gdviz.ui.widgets import named, shrinkable
 
 LR_MIN, LR_MAX = 1e-5, 10.0
 LR_SLIDER_STEPS = 600
@@ -31,6 +31,7 @@ SPEEDS: list[tuple[str, float | None]] = [
     ("unthrottled", None),
 ]
 DEFAULT_SPEED_INDEX = 2
+FIELD_MIN_WIDTH = 80
 SLIDER_SETTLE_MS = 300  # a slider moved by keys or wheel applies once it has been still this long
 
 class SeedSpinBox(QAbstractSpinBox):
@@ -98,7 +99,7 @@ class ControlsPanel(QGroupBox):
         self._config = config
         form = QFormLayout(self)
 
-        self.trainer_combo = named(QComboBox(), "trainerCombo")
+        self.trainer_combo = shrinkable(named(QComboBox(), "trainerCombo"))
         for trainer in TRAINERS:
             self.trainer_combo.addItem(SPECS[trainer].title, trainer)
         form.addRow("Trainer", self.trainer_combo)
@@ -127,7 +128,7 @@ class ControlsPanel(QGroupBox):
         self.memory_label.setWordWrap(True)
         form.addRow("", self.memory_label)
 
-        self.seeded_check = named(QCheckBox("initial w, b from the seed"), "seededCheck")
+        self.seeded_check = named(QCheckBox("w, b from the seed"), "seededCheck")
         form.addRow("", self.seeded_check)
         self.w0_spin = self._param_spin("w0Spin")
         form.addRow("w0", self.w0_spin)
@@ -136,7 +137,7 @@ class ControlsPanel(QGroupBox):
         self.seed_spin = SeedSpinBox(objectName="seedSpin")
         form.addRow("Seed", self.seed_spin)
 
-        self.gradient_combo = named(QComboBox(), "gradientCombo")
+        self.gradient_combo = shrinkable(named(QComboBox(), "gradientCombo"))
         self.gradient_combo.addItem("notebook: N × MSE gradient", "notebook")
         self.gradient_combo.addItem("mean: true MSE gradient", "mean")
         self.gradient_combo.setToolTip(
@@ -147,6 +148,10 @@ class ControlsPanel(QGroupBox):
         self.x_test_spin = self._param_spin("xTestSpin")
         form.addRow("Predict at x", self.x_test_spin)
 
+        # Spin boxes ask for the width of their largest value (−1000000.000); letting them be
+        # narrower keeps the settings column within a 1024-pixel screen.
+        for field in self.findChildren(QAbstractSpinBox):
+            field.setMinimumWidth(FIELD_MIN_WIDTH)
         self.set_config(config)
         self.trainer_combo.currentIndexChanged.connect(self._on_trainer_combo_changed)
         self.lr_spin.valueChanged.connect(self._on_lr_spin_changed)

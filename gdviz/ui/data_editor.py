@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
+    QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from gdviz.core.config import ConfigError, available_presets, load_preset
 from gdviz.core.csv_import import CsvImportError, describe_problem, read_points_csv, value_problem
-from gdviz.ui.widgets import named
+from gdviz.ui.widgets import named, shrinkable
 
 Points = tuple[tuple[float, ...], tuple[float, ...]]
 
@@ -71,7 +71,7 @@ class DatasetEditor(QGroupBox):
         self._import_notes: tuple[str, ...] = ()
 
         layout = QVBoxLayout(self)
-        self.preset_combo = named(QComboBox(), "presetCombo")
+        self.preset_combo = shrinkable(named(QComboBox(), "presetCombo"))
         self.preset_combo.addItem("Presets…", None)
         for name in available_presets():
             self.preset_combo.addItem(name, name)
@@ -97,12 +97,14 @@ class DatasetEditor(QGroupBox):
         self.note.hide()
         layout.addWidget(self.note)
 
-        buttons = QHBoxLayout()
+        # Two rows: three buttons side by side made the settings column too wide for 1024 px.
+        buttons = QGridLayout()
         self.add_button = named(QPushButton("Add point"), "addPointButton")
         self.delete_button = named(QPushButton("Delete"), "deletePointButton")
         self.import_button = named(QPushButton("Import CSV…"), "importCsvButton")
-        for button in (self.add_button, self.delete_button, self.import_button):
-            buttons.addWidget(button)
+        buttons.addWidget(self.add_button, 0, 0)
+        buttons.addWidget(self.delete_button, 0, 1)
+        buttons.addWidget(self.import_button, 1, 0, 1, 2)
         layout.addLayout(buttons)
         self.add_button.clicked.connect(self.add_point)
         self.delete_button.clicked.connect(self.delete_selected)

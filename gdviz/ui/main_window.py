@@ -157,7 +157,9 @@ class MainWindow(QMainWindow):
         scroll = QScrollArea()
         scroll.setWidget(column)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(300)
+        # As wide as the settings need, so they never scroll sideways (the widest row decides).
+        scroll.setMinimumWidth(column.minimumSizeHint().width()
+                               + scroll.verticalScrollBar().sizeHint().width() + 4)
         dock = named(QDockWidget("Settings", self), "settingsDock")
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
@@ -179,7 +181,7 @@ class MainWindow(QMainWindow):
         grid.addWidget(self.weights_plot, 1, 0)
         grid.addWidget(self.fit_plot, 1, 1)
         for plot in (self.surface_plot, self.loss_plot, self.weights_plot, self.fit_plot):
-            plot.setMinimumSize(200, 170)  # small enough for a 1024×768 screen
+            plot.setMinimumSize(160, 170)  # small enough for a 1024×768 screen, settings shown
         plots.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.plots_area = plots
 
@@ -202,12 +204,24 @@ class MainWindow(QMainWindow):
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
+        # No trainer label: the title and the trainer box say it, and a 1280 px status bar
+        # needs the room for its messages.
         self.status_labels = {name: named(QLabel(), f"status{name.title()}Label")
-                              for name in ("trainer", "epoch", "loss", "params", "state")}
+                              for name in ("epoch", "loss", "params", "state")}
         for label in self.status_labels.values():
             label.setContentsMargins(8, 0, 8, 0)
             bar.addPermanentWidget(label)
         self.status_labels["state"].setFont(bold(QApplication.font().pointSize()))
+
+    def _size_status_labels(self, param_names: tuple[str, ...]) -> None:
+        """Room for the widest numbers a run can show, so a growing number is never clipped
+        (a diverging w = −3.355e+07 once read as −3.355e+0 until the next relayout)."""
+        labels = self.status_labels
+        metrics = labels["loss"].fontMetrics()
+        margins = 20
+        labels["loss"].setMinimumWidth(metrics.horizontalAdvance("loss −8.88888e+308") + margins)
+        widest = "  ".join(f"{name} = −8.888e+308" for name in param_names)
+        labels["params"].setMinimumWidth(metrics.horizontalAdvance(widest) + margins)
 
     def _make_menus(self) -> None:
         menus = self.menuBar()
@@ -316,6 +330,7 @@ class MainWindow(QMainWindow):
         self.controls.set_config(config, self.model.critical_lr())
         self.data_editor.set_min_points(config.spec.min_points)
         self.data_editor.set_points(config.x, config.y)
+        self._size_status_labels(config.param_names)
         self.surface_plot.rebuild()
         self.loss_plot.rebuild()
         self.weights_plot.rebuild()
@@ -363,18 +378,18 @@ class MainWindow(QMainWindow):
         if text:
             lasting = any(word in text for word in ("iverge", "failed", "Loading"))
             self.statusBar().showMessage(text, 0 if lasting else 8000)
+            self.statusBar().setToolTip(text)  # the whole message, where the bar cuts it
         else:
             self.statusBar().clearMessage()
 
     def _update_status(self) -> None:
         model = self.model
         labels = self.status_labels
-        labels["trainer"].setText(model.config.spec.title)
         labels["epoch"].setText(f"epoch {model.cursor} / {model.config.epochs}")
         history = model.history
         # The plots' convention: epoch k is the state after k updates, so is its loss.
         loss = loss_after(model, model.cursor)
-        labels["loss"].setText(f"loss {loss:.8g}" if math.isfinite(loss) else "loss –")
+        labels["loss"].setText(f"loss {loss:.6g}" if math.isfinite(loss) else "loss –")
         labels["loss"].setToolTip("the loss at the parameters shown, after this epoch's update")
         if history is not None:
             params = history.params_at(model.cursor)

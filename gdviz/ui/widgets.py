@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QComboBox
 
 Q = TypeVar("Q", bound=QObject)
 
@@ -17,3 +18,11 @@ def named(item: Q, name: str) -> Q:
     """
     item.setObjectName(name)
     return item
+
+
+def shrinkable(combo: QComboBox, characters: int = 8) -> QComboBox:
+    """A combo box that may be narrower than its longest item (shown elided), so the settings
+    column fits a 1024-pixel screen instead of pushing the plots out of it."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(characters)
+    return combo
