@@ -211,3 +211,14 @@ def test_a_large_file_is_read_exactly(tmp_path):
     assert len(points) == n
     assert points.x[-1] == n - 1 + 0.5 and points.y[-1] == -(n - 1) - 0.25
     assert all(isinstance(value, float) for value in points.x[:10])
+
+
+def test_excel_sep_line_names_the_separator() -> None:
+    points = parse_points_csv("sep=;\nx;y\n1,5;3\n2;4,5\n")
+    assert points.delimiter == ";" and points.x == (1.5, 2.0) and points.y == (3.0, 4.5)
+
+
+def test_quoted_decimal_commas_with_a_comma_separator() -> None:
+    """LibreOffice in a decimal-comma locale with "," as the separator quotes each number."""
+    points = parse_points_csv('"x","y"\n"1,5","3,0"\n"2","4,25"\n')
+    assert points.x == (1.5, 2.0) and points.y == (3.0, 4.25)

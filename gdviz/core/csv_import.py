@@ -91,8 +91,14 @@ def parse_points_csv(text: str, max_rows: int | None = None) -> ImportedPoints:
 def _parse_lines(lines: Iterator[str], max_rows: int | None) -> ImportedPoints:
     max_rows = MAX_IMPORT_ROWS if max_rows is None else max_rows
     head = list(itertools.islice(lines, SAMPLE_LINES))
-    # Cut short: enough to see the separator, cheap on any line.
-    delimiter = detect_delimiter([line[:SAMPLE_CHARS] for line in head])
+    # Excel writes "sep=;" as a first line to name its separator: take it at its word.
+    named = head[0].strip() if head else ""
+    if len(named) == 5 and named.lower().startswith("sep="):
+        delimiter = named[4]
+        head = head[1:]
+    else:
+        # Cut short: enough to see the separator, cheap on any line.
+        delimiter = detect_delimiter([line[:SAMPLE_CHARS] for line in head])
     rows = _collect_rows(itertools.chain(head, lines), delimiter, max_rows)
     if not rows.x:
         raise CsvImportError("the file is empty")
@@ -103,8 +109,9 @@ def _parse_lines(lines: Iterator[str], max_rows: int | None) -> ImportedPoints:
         if not rows.x:
             raise CsvImportError("no numeric rows after the header")
     # A comma inside a field is a decimal comma, unless the file also writes decimal points
-    # (then "1,234" may be a thousands separator: better refused than read as 1.234).
-    decimal_comma = delimiter != "," and not _any_contains(rows, ".") and _any_contains(rows, ",")
+    # (then "1,234" may be a thousands separator: better refused than read as 1.234). With a
+    # comma separator a field holds a comma only when quoted: LibreOffice's "1,5","3,0".
+    decimal_comma = not _any_contains(rows, ".") and _any_contains(rows, ",")
     x, y = _convert(rows, _decimal_comma_float if decimal_comma else float)
     warnings = []
     if rows.columns > 2:
