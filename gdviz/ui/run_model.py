@@ -29,7 +29,7 @@ from gdviz.ui.worker import EpochBatch, RunFailed, RunStarted, RunStopped, Train
 
 REDRAW_MS = 16
 CLOSE_WAIT_MS = 300  # closing waits this long for the thread, never for a torch import
-PRELOAD_IDLE_S = 1.5  # torch is imported in the background after this long without commands
+PRELOAD_IDLE_S = 0.5  # torch is imported in the background after this long without commands
 
 _parked: list[tuple[QThread, QObject]] = []  # threads still building a trainer after a close
 
@@ -54,7 +54,7 @@ class RunModel(QObject):
         self._last_redraw = 0.0
         self._replay_timer = QTimer(self)
         self._replay_timer.timeout.connect(self._on_replay_timer_timeout)
-        self._preload_timer = QTimer(self, singleShot=True, interval=500)
+        self._preload_timer = QTimer(self, singleShot=True, interval=300)
         self._preload_timer.timeout.connect(self._on_preload_timer_timeout)
 
         self.control = TrainingControl()
