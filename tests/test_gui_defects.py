@@ -322,3 +322,13 @@ def test_ctrl_c_in_the_terminal_quits_the_window() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_the_step_panel_shows_the_last_epoch_once_play_ends(qtbot, window):
+    """While playing it is written a few times a second; the end of a run writes it at once."""
+    model = window.model
+    action(window, "actionRunToEnd").trigger()
+    qtbot.waitUntil(lambda: model.state == "finished", timeout=5000)
+    qtbot.wait(100)
+    text = " ".join(window.step_panel.toPlainText().split())
+    assert "Epoch 10 of 10" in text

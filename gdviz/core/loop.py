@@ -32,6 +32,7 @@ from gdviz.core.training import quiet_overflow
 
 FRAME_SECONDS = 1 / 30  # unthrottled play: train this long between two batches
 MAX_FRAME_WAIT = 0.1  # never wait longer for the window, in case it does not draw
+MAX_BURST_SECONDS = 0.06  # a burst never holds the window off longer than this
 UNTHROTTLED: float | None = None  # the speed that means "as fast as possible"
 TORCH_POLL_SECONDS = 0.05  # how often a wait for torch's import looks for a stop
 
@@ -260,8 +261,9 @@ class _Loop:
                 if self.batch_seconds > 0:
                     waited = self._wait_for_frame(generation)
                     # Train at least twice as long as the window takes to draw: it never gets
-                    # more than a third of the time, however slow its frames are.
-                    burst_seconds = max(self.batch_seconds, 2 * waited)
+                    # more than a third of the time, however slow its frames are. But never
+                    # much longer than a frame: the window waits for the GIL all that time.
+                    burst_seconds = min(max(self.batch_seconds, 2 * waited), MAX_BURST_SECONDS)
                 continue
             record = trainer.step()
             pending.append(record)

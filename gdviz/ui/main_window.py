@@ -4,6 +4,7 @@ and the notebook's log on the right, transport controls and a timeline on top.""
 from __future__ import annotations
 
 import math
+import time
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
@@ -35,6 +36,7 @@ from gdviz.ui.step_panel import StepPanel
 from gdviz.ui.style import bold, configure_pyqtgraph
 from gdviz.ui.widgets import named
 
+STEP_PANEL_PLAYING_S = 0.2
 PAINT_SETTLE_MS = 6  # longer than Qt's 5 ms update-request interval
 STATE_TEXT = {"loading": "loading…", "ready": "ready", "playing": "playing", "paused": "paused",
               "finished": "finished", "diverged": "diverged", "failed": "failed"}
@@ -60,6 +62,7 @@ class MainWindow(QMainWindow):
         self._make_status_bar()
         self._make_menus()
 
+        self._step_panel_time = 0.0
         self.model.view_reports_paint = True  # see event()
         self._frame_pending = False
         self._paint_settled_timer = QTimer(self, singleShot=True, interval=PAINT_SETTLE_MS)
@@ -345,7 +348,14 @@ class MainWindow(QMainWindow):
         self.loss_plot.refresh()
         self.weights_plot.refresh()
         self.fit_plot.refresh()
-        self.step_panel.refresh()
+        # While training plays, the step panel (text laid out to fit, ~4 ms) is written a few
+        # times a second: no one reads it at 60 frames a second, and those milliseconds are
+        # the window's share of the GIL. Any other update, the last one of a run included,
+        # writes it at once.
+        now = time.perf_counter()
+        if model.state != "playing" or now - self._step_panel_time >= STEP_PANEL_PLAYING_S:
+            self._step_panel_time = now
+            self.step_panel.refresh()
         self.log_panel.refresh()
         limit = model.config.epochs
         slider = self.timeline_slider
