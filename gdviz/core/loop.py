@@ -32,7 +32,7 @@ from gdviz.core.training import quiet_overflow
 
 FRAME_SECONDS = 1 / 30  # unthrottled play: train this long between two batches
 MAX_FRAME_WAIT = 0.1  # never wait longer for the window, in case it does not draw
-MAX_BURST_SECONDS = 0.06  # a burst never holds the window off longer than this
+MAX_BURST_SECONDS = 0.045  # a burst never holds the window off longer than this
 UNTHROTTLED: float | None = None  # the speed that means "as fast as possible"
 TORCH_POLL_SECONDS = 0.05  # how often a wait for torch's import looks for a stop
 
