@@ -201,3 +201,18 @@ def test_the_change_message_outlives_the_restart_while_playing() -> None:
     start(session, driver)
     assert session.message == messages[-1]
     assert session.message.startswith("learning rate 0.01 → 0.02: the run restarted")
+
+
+def test_a_non_finite_record_is_divergence_before_the_loop_says_so() -> None:
+    """The record arrives first, the loop's "stopped" report after it: between the two the
+    history already holds inf, so the state must say diverged (found by the stateful test)."""
+    session, driver, _ = make()
+    start(session, driver)
+    session.play()
+    bad = StepRecord(1, (0.0,), (float("inf"),), float("inf"), (-1.0,),
+                     np.zeros(4, dtype=np.float32))
+    session.recorded(driver.generation, (bad,))
+    assert session.state is RunState.DIVERGED and session.diverged_at == 1
+    assert not session.is_playing
+    session.stopped(driver.generation, 1, "diverged", float("inf"))
+    assert session.state is RunState.DIVERGED and session.diverged_at == 1

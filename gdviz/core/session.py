@@ -280,7 +280,11 @@ class Session:
         self.history.extend(records)
         if self._following:
             self.cursor = len(self.history)
-        if self.state is RunState.READY:
+        if not records[-1].is_finite:
+            # The loop stops right after this record and says so; the history shows it now, so
+            # the state must too (the stateful test saw an inf loss while "playing").
+            self._diverged(records[-1].epoch)
+        elif self.state is RunState.READY:
             self._set_state(RunState.PAUSED)
 
     def stopped(self, generation: int, epoch: int, reason: str, prediction: float) -> None:
@@ -292,10 +296,8 @@ class Session:
             self.after_line = transcript.after_line(self.config.x_test, prediction)
             self._set_state(RunState.FINISHED)
             self._say(f"Finished {epoch} epochs. Home resets the run.")
-        else:
-            self.diverged_at = epoch
-            self._set_state(RunState.DIVERGED)
-            self._say(self._limit_message())
+        elif self.diverged_at is None:
+            self._diverged(epoch)
 
     def failed(self, generation: int, text: str) -> None:
         if generation != self._generation:
@@ -308,6 +310,13 @@ class Session:
         self._say(f"{text}. Home, or any change, starts a fresh run.")
 
     # --- helpers ---------------------------------------------------------------------------------
+
+    def _diverged(self, epoch: int) -> None:
+        self._worker_playing = False
+        self.replaying = False
+        self.diverged_at = epoch
+        self._set_state(RunState.DIVERGED)
+        self._say(self._limit_message())
 
     def _touch(self) -> None:
         self.last_command_time = time.monotonic()
