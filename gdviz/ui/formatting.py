@@ -22,12 +22,6 @@ def signed(value: float) -> str:
     return f"({text})" if text.startswith("−") else text
 
 
-def vector(values: np.ndarray, limit: int = 4) -> str:
-    shown = ", ".join(number(float(v)) for v in values[:limit])
-    more = f", … ({len(values)} values)" if len(values) > limit else ""
-    return f"[{shown}{more}]"
-
-
 def loss_text(value: float) -> str:
     """A loss as the notebook prints it (8 decimals) while that stays short, else scientific."""
     if value != value or value in (math.inf, -math.inf):
