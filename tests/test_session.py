@@ -6,9 +6,11 @@ A fake driver stands in for the training loop; the tests play the loop's part by
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+import pytest
 
 from gdviz.core.config import RunConfig, build_config
 from gdviz.core.records import StepRecord
@@ -216,3 +218,13 @@ def test_a_non_finite_record_is_divergence_before_the_loop_says_so() -> None:
     assert not session.is_playing
     session.stopped(driver.generation, 1, "diverged", float("inf"))
     assert session.state is RunState.DIVERGED and session.diverged_at == 1
+
+
+def test_loss_after_an_epoch_is_the_next_records_loss_or_the_surface() -> None:
+    session, driver, _ = make()
+    start(session, driver)
+    session.recorded(driver.generation, (record(1, w=1.2), record(2, w=1.68)))
+    assert session.loss_after(0) == 1.0  # recorded with epoch 1: the loss before its update
+    assert session.loss_after(1) == 0.5
+    assert session.loss_after(2) == pytest.approx(session.landscape.loss(1.68))
+    assert math.isnan(session.loss_after(3))

@@ -12,11 +12,14 @@ wins (End after Space runs to the end), steps add up, and every one is said in t
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
+
+import numpy as np
 
 from gdviz.core import torch_preload, transcript
 from gdviz.core.config import RunConfig
@@ -116,6 +119,23 @@ class Session:
     def replay_interval_ms(self) -> int:
         speed = self.epochs_per_second or 1000.0
         return max(MIN_REPLAY_MS, round(1000 / speed))
+
+    def loss_after(self, epoch: int) -> float:
+        """L(θ_epoch), the loss once `epoch` updates are done (NaN if unknown or not finite).
+
+        The views' convention. The trainer records with epoch k the loss before its update,
+        L(θ_{k-1}), as the notebook prints it; so the loss after epoch k is the record of epoch
+        k + 1, and only the newest epoch's is computed, from the closed-form landscape.
+        """
+        history = self.history
+        if history is None or not 0 <= epoch <= len(history):
+            return math.nan
+        if epoch < len(history):
+            value = float(history.column("loss")[epoch])
+        else:
+            with np.errstate(all="ignore"):
+                value = float(self.landscape.loss(*history.params_at(epoch)))
+        return value if math.isfinite(value) else math.nan
 
     def critical_lr(self) -> float:
         return self.landscape.critical_lr(self.config.gradient_scale())

@@ -29,7 +29,7 @@ from gdviz.ui.controls import DEFAULT_SPEED_INDEX, SPEEDS, ControlsPanel
 from gdviz.ui.data_editor import DatasetEditor
 from gdviz.ui.formatting import number
 from gdviz.ui.log_panel import LogPanel
-from gdviz.ui.plots import FitPlot, LossPlot, SurfacePlot, WeightsPlot, loss_after
+from gdviz.ui.plots import FitPlot, LossPlot, SurfacePlot, WeightsPlot
 from gdviz.ui.run_model import RunModel
 from gdviz.ui.screen import epoch_texts, fit_to_screen, fix_width_for
 from gdviz.ui.step_panel import StepPanel
@@ -398,7 +398,7 @@ class MainWindow(QMainWindow):
         labels["epoch"].setText(f"epoch {model.cursor} / {model.config.epochs}")
         history = model.history
         # The plots' convention: epoch k is the state after k updates, so is its loss.
-        loss = loss_after(model, model.cursor)
+        loss = model.session.loss_after(model.cursor)
         labels["loss"].setText(f"loss {loss:.6g}" if math.isfinite(loss) else "loss –")
         labels["loss"].setToolTip("the loss at the parameters shown, after this epoch's update")
         if history is not None:

@@ -74,24 +74,6 @@ def padded_range(values: np.ndarray, fraction: float = 0.12, min_span: float = 0
     return centre - span * (0.5 + fraction), centre + span * (0.5 + fraction)
 
 
-def loss_after(model: RunModel, epoch: int) -> float:
-    """L(θ_epoch), the loss once `epoch` updates are done (NaN if unknown or not finite).
-
-    The trainer records with epoch k the loss before its update, L(θ_{k-1}), as the notebook
-    prints it; so the loss after epoch k is the record of epoch k + 1, and only the newest
-    epoch's is computed here, from the closed-form landscape.
-    """
-    history = model.history
-    if history is None or not 0 <= epoch <= len(history):
-        return math.nan
-    if epoch < len(history):
-        value = float(history.column("loss")[epoch])
-    else:
-        with np.errstate(all="ignore"):
-            value = float(model.landscape.loss(*history.params_at(epoch)))
-    return value if math.isfinite(value) else math.nan
-
-
 def symlog(values: np.ndarray | float) -> np.ndarray:
     """sign(v)·log10(1 + |v|): linear near 0, a decade per unit far out, sign kept."""
     with np.errstate(all="ignore"):
@@ -479,7 +461,7 @@ class SurfacePlot(pg.PlotWidget):
         self._show_path(path_w, path_loss)
         if self.model.history is not None:
             # The current point at the loss the loss plot shows for this epoch.
-            current = loss_after(self.model, self.model.cursor)
+            current = self.model.session.loss_after(self.model.cursor)
             self.current.setData(path_w[-1:], [current] if math.isfinite(current) else [])
         self.optimum.setData([landscape.optimum[0]], [landscape.min_loss])
 
@@ -755,7 +737,7 @@ class LossPlot(QWidget):
             # Skip pyqtgraph's scan of a million values when we know they are all finite.
             self.curve.setData(self.plot.epochs(count, 0), loss, connect="finite",
                                skipFiniteCheck=loss is raw)
-            newest = loss_after(model, count)
+            newest = model.session.loss_after(count)
             tail = [float(loss[-1])] if count else []
             tail_x = [count - 1.0] if count else []
             if self._shown(newest):
@@ -766,7 +748,7 @@ class LossPlot(QWidget):
             if not log and self._blows_up(raw, newest):
                 self._set_log(True, auto=True)  # redraws everything on the log axis
                 return
-        value = loss_after(model, model.cursor)
+        value = model.session.loss_after(model.cursor)
         if self._shown(value):
             self.marker.setData([model.cursor], [value])
         else:

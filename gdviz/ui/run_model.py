@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from gdviz.core import torch_preload
 from gdviz.core.config import RunConfig
 from gdviz.core.history import History
-from gdviz.core.loop import TrainingControl
+from gdviz.core.loop import FRAME_SECONDS, TrainingControl
 from gdviz.core.session import RunState, Session
 from gdviz.core.surface import LossLandscape
 from gdviz.ui.worker import EpochBatch, RunFailed, RunStarted, RunStopped, TrainingWorker
@@ -41,7 +41,7 @@ class RunModel(QObject):
     message = Signal(str)  # for the status bar
 
     def __init__(self, config: RunConfig, parent: QObject | None = None,
-                 batch_seconds: float | None = None) -> None:
+                 batch_seconds: float = FRAME_SECONDS) -> None:
         super().__init__(parent)
         # A window sets this and calls frame_painted() once Qt has painted an update; without
         # a window, the model acknowledges each update itself.
@@ -60,10 +60,7 @@ class RunModel(QObject):
         self.control = TrainingControl()
         self._thread = QThread()
         self._thread.setObjectName("gdviz-training")
-        if batch_seconds is None:
-            self._worker = TrainingWorker(self.control)
-        else:
-            self._worker = TrainingWorker(self.control, batch_seconds)
+        self._worker = TrainingWorker(self.control, batch_seconds)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.work)
         self._worker.run_started.connect(self._on_worker_run_started)
@@ -118,10 +115,6 @@ class RunModel(QObject):
     @property
     def diverged_at(self) -> int | None:
         return self.session.diverged_at
-
-    @property
-    def epochs_per_second(self) -> float | None:
-        return self.session.epochs_per_second
 
     def critical_lr(self) -> float:
         return self.session.critical_lr()
