@@ -29,15 +29,21 @@ GRADIENT_MODES = tuple(dict.fromkeys(m for s in SPECS.values() for m in s.gradie
 MAX_EPOCHS = 10**8
 MAX_SEED = 2**63 - 1
 
-_COMMON_DEFAULTS: dict[str, Any] = {"x": NOTEBOOK_X, "y": NOTEBOOK_Y, "x_test": 5.0, "seed": 0}
+_COMMON_DEFAULTS: dict[str, Any] = {"x": NOTEBOOK_X, "y": NOTEBOOK_Y, "x_test": 5.0, "seed": 0,
+                                    "forget_zero_grad": False, "update_with_grad": False}
 
 # What each CLI option is called in the window, for messages shown there.
 _WINDOW_NAMES = {"--lr": "learning rate", "--epochs": "epochs", "--log-every": "log interval",
                  "--x-test": "predict at x", "--w0": "w0", "--b0": "b0", "--seed": "seed",
-                 "--gradient": "gradient", "--x": "x column", "--y": "y column"}
+                 "--gradient": "gradient", "--x": "x column", "--y": "y column",
+                 "--forget-zero-grad": "the lesson \"forget zero_grad\"",
+                 "--update-with-grad": "the lesson \"update without no_grad\""}
+
+# The lessons: a line of the cell left out, to show what goes wrong without it.
+LESSONS = {"forget_zero_grad": "--forget-zero-grad", "update_with_grad": "--update-with-grad"}
 
 _PRESET_KEYS = {"description", "trainer", "lr", "epochs", "log_every", "x", "y", "x_test", "w0",
-                "b0", "seed", "gradient"}
+                "b0", "seed", "gradient", "forget_zero_grad", "update_with_grad"}
 
 
 class ConfigError(ValueError):
@@ -67,6 +73,8 @@ class RunConfig:
     b0: float | None = None
     seed: int = 0
     gradient: str | None = "notebook"
+    forget_zero_grad: bool = False  # lesson: the cell without w.grad.zero_() / zero_grad()
+    update_with_grad: bool = False  # lesson: the update without torch.no_grad()
     preset: str | None = field(default=None, compare=False)
 
     @property
@@ -102,6 +110,9 @@ class RunConfig:
             for key in ("gradient", "b0", "w0", "epochs", "log_every"):
                 if key not in changes:
                     values.pop(key)
+            for lesson in LESSONS:  # a lesson the new trainer cannot show is switched off
+                if lesson not in spec(trainer).lessons and lesson not in changes:
+                    values.pop(lesson)
         return build_config(trainer=trainer, explicit=values, preset_name=None, keep_preset=preset)
 
 
@@ -112,10 +123,17 @@ def describe_change(old: RunConfig, new: RunConfig) -> str:
     if (new.x, new.y) != (old.x, old.y):
         return f"data changed ({len(new.x)} points)"
     names = {"lr": "learning rate", "epochs": "epochs", "w0": "w0", "b0": "b0", "seed": "seed",
-             "gradient": "gradient", "x_test": "predict at x", "log_every": "log interval"}
-    changed = [f"{label} {getattr(old, key)} → {getattr(new, key)}"
+             "gradient": "gradient", "x_test": "predict at x", "log_every": "log interval",
+             "forget_zero_grad": "forget zero_grad", "update_with_grad": "update without no_grad"}
+    changed = [f"{label} {_shown(getattr(old, key))} → {_shown(getattr(new, key))}"
                for key, label in names.items() if getattr(old, key) != getattr(new, key)]
     return ", ".join(changed) if changed else "settings applied"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
 
 
 def parse_numbers(text: str, option: str) -> tuple[float, ...]:
@@ -179,6 +197,11 @@ def build_config(
     if "gradient" in explicit and not chosen_spec.gradient_modes:
         having = ", ".join(name for name, s in SPECS.items() if s.gradient_modes)
         raise ConfigError(f"--gradient applies only to the {having} trainer, not to {chosen!r}")
+    for lesson, option in LESSONS.items():
+        if explicit.get(lesson) and lesson not in chosen_spec.lessons:
+            having = ", ".join(name for name, s in SPECS.items() if lesson in s.lessons)
+            raise ConfigError(f"{option} applies only to the {having} trainers, not to "
+                              f"{chosen!r}")
     if "b0" in explicit and not chosen_spec.has_bias:
         raise ConfigError(f"--b0 applies only to a model with a bias; {chosen!r} fits f = w*x")
 
@@ -196,6 +219,9 @@ def build_config(
         values["gradient"] = None
     if not chosen_spec.has_bias:
         values["b0"] = None
+    for lesson in LESSONS:
+        if lesson not in chosen_spec.lessons:
+            values[lesson] = False  # a lesson the new trainer cannot show is switched off
     values["trainer"] = chosen
     values["preset"] = preset_name or keep_preset
     return _validated(values)
@@ -242,8 +268,16 @@ def _validated(values: dict[str, Any]) -> RunConfig:
         b0=None if b0 is None else _float32_finite(b0, "--b0"),
         seed=seed,
         gradient=gradient,
+        forget_zero_grad=_flag(values.get("forget_zero_grad", False), "--forget-zero-grad"),
+        update_with_grad=_flag(values.get("update_with_grad", False), "--update-with-grad"),
         preset=values.get("preset"),
     )
+
+
+def _flag(value: Any, option: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{option} must be true or false, got {value!r}")
+    return value
 
 
 def _finite(value: Any, option: str) -> float:

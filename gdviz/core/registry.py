@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from gdviz.core.phases import Phase
+
 NOTEBOOK_X = (1.0, 2.0, 3.0, 4.0)
 NOTEBOOK_Y = (2.0, 4.0, 6.0, 8.0)
 
@@ -40,6 +42,13 @@ class TrainerSpec:
     note: str = ""  # a caveat the window shows about this cell's numbers
     # The caveat in a few words, for a narrow panel (the full `note` goes in its tooltip).
     note_brief: str = ""
+    # The phases of one epoch as the cell writes them (lecture mode's sub-steps).
+    phases: tuple[Phase, ...] = (Phase.FORWARD, Phase.LOSS, Phase.BACKWARD, Phase.UPDATE,
+                                 Phase.ZERO_GRAD)
+    gradient_word: str = "backward"  # what the cell calls its gradient phase
+    # The lessons (what goes wrong without a line of the cell) this trainer can show:
+    # "forget_zero_grad", "update_with_grad".
+    lessons: tuple[str, ...] = ()
 
     @property
     def has_bias(self) -> bool:
@@ -91,6 +100,8 @@ SPECS: Mapping[str, TrainerSpec] = _frozen({
             "notebook": "dw = np.dot(2·x, y_pred − y).mean()  (the notebook's: N × dL/dw)",
             "mean": "dw = np.dot(2·x, y_pred − y) / N",
         }),
+        phases=(Phase.FORWARD, Phase.LOSS, Phase.BACKWARD, Phase.UPDATE),
+        gradient_word="gradient",
     ),
     "autograd": TrainerSpec(
         name="autograd",
@@ -101,6 +112,7 @@ SPECS: Mapping[str, TrainerSpec] = _frozen({
                           "gradient": None}),
         needs_torch=True,
         gradient_formulas=_frozen({None: "l.backward()  →  w.grad"}),
+        lessons=("forget_zero_grad", "update_with_grad"),
     ),
     "nn": TrainerSpec(
         name="nn",
@@ -120,6 +132,7 @@ SPECS: Mapping[str, TrainerSpec] = _frozen({
               "those of a fresh run."),
         note_brief="Not the notebook's numbers: its model was already trained; gdviz starts "
                    "fresh.",
+        lessons=("forget_zero_grad", "update_with_grad"),
     ),
 })
 

@@ -24,6 +24,7 @@ import numpy as np
 from gdviz.core import torch_preload, transcript
 from gdviz.core.config import RunConfig
 from gdviz.core.history import History
+from gdviz.core.phases import Phase, next_position, params_epoch, previous_position
 from gdviz.core.records import StepRecord
 from gdviz.core.surface import LossLandscape
 from gdviz.core.trainers import data_arrays
@@ -62,7 +63,8 @@ class Driver(Protocol):
 
 @dataclass(frozen=True)
 class Intent:
-    """A command waiting for the trainer: "play", "run_to_end" or "step" (`steps` of them)."""
+    """A command waiting for the trainer: "play", "run_to_end", "step" (`steps` of them) or
+    "substep" (lecture mode's one phase on)."""
 
     kind: str
     steps: int = 0
@@ -70,7 +72,8 @@ class Intent:
     def describe(self) -> str:
         if self.kind == "step":
             return f"{self.steps} step{'s' if self.steps > 1 else ''}"
-        return {"play": "play", "run_to_end": "run to the end"}[self.kind]
+        return {"play": "play", "run_to_end": "run to the end",
+                "substep": "one sub-step"}[self.kind]
 
 
 class Session:
@@ -90,6 +93,11 @@ class Session:
         self.diverged_at: int | None = None
         self.failure: str | None = None
         self.pending: Intent | None = None
+        # Lecture mode: the phase of epoch `cursor` the views show; None is the whole epoch.
+        self.phase: Phase | None = None
+        # torch's error when the update runs without torch.no_grad() (the lesson), else None.
+        self.lesson_error: str | None = None
+        self._phase_on_arrival: Phase | None = None  # a sub-step waiting for its epoch
         self.replaying = False  # the cursor walks through recorded epochs (a timer drives it)
         self.last_command_time = time.monotonic()
         self._on_state = on_state
@@ -137,6 +145,12 @@ class Session:
                 value = float(self.landscape.loss(*history.params_at(epoch)))
         return value if math.isfinite(value) else math.nan
 
+    @property
+    def shown_params_epoch(self) -> int:
+        """The history index of the parameters the views show: θ_{k−1} while epoch k is in its
+        forward, loss or backward phase, θ_k otherwise."""
+        return params_epoch(self.cursor, self.phase)
+
     def critical_lr(self) -> float:
         return self.landscape.critical_lr(self.config.gradient_scale())
 
@@ -166,6 +180,9 @@ class Session:
         self.diverged_at = None
         self.failure = None
         self.pending = None
+        self.phase = None
+        self.lesson_error = None
+        self._phase_on_arrival = None
         self._following = True
         self._set_state(RunState.LOADING)
         if self.config.spec.needs_torch and not torch_preload.is_loaded():
@@ -196,6 +213,9 @@ class Session:
         if self.history is None:
             self._wait_for_trainer(Intent("play"))
             return
+        if self._stopped_by_lesson():
+            return
+        self._whole_epochs()
         if self.cursor < len(self.history) and self.epochs_per_second is not None:
             self.replaying = True
             self._set_state(RunState.PLAYING)
@@ -207,6 +227,9 @@ class Session:
         if self.history is None:
             self._wait_for_trainer(Intent("run_to_end"))
             return
+        if self._stopped_by_lesson():
+            return
+        self._whole_epochs()
         self.replaying = False
         self._train_on(None)
 
@@ -230,6 +253,12 @@ class Session:
             self._wait_for_trainer(Intent("step", steps + 1))
             return
         self.pause()
+        if self.phase is not None and self.phase is not self.config.spec.phases[-1]:
+            self.phase = None  # Right in the middle of an epoch finishes that epoch
+            return
+        self._whole_epochs()
+        if self._stopped_by_lesson():
+            return
         if self.cursor < len(self.history):
             self.cursor += 1  # replay what is recorded before training further
             return
@@ -248,7 +277,44 @@ class Session:
             self._say("Nothing is recorded yet: the trainer is still loading")
             return
         self.pause()
+        self._whole_epochs()
         self.cursor = max(0, min(epoch, len(self.history)))
+        self._following = self.cursor == len(self.history)
+
+    def sub_step(self) -> None:
+        """One phase on (lecture mode): forward → loss → backward → update → zero_grad, then
+        the next epoch's forward, trained first if it is not recorded yet."""
+        self._touch()
+        if self.history is None:
+            self._wait_for_trainer(Intent("substep"))
+            return
+        self.pause()
+        if self._stopped_by_lesson():
+            return
+        phases = self.config.spec.phases
+        epoch, phase = next_position(self.cursor, self.phase, phases)
+        if epoch <= len(self.history):
+            self.cursor, self.phase = epoch, phase
+            self._following = self.cursor == len(self.history)
+            return
+        if self.at_limit:
+            self._say(self._limit_message())
+            return
+        self._following = True
+        self._phase_on_arrival = phase
+        self.driver.step()
+
+    def sub_step_back(self) -> None:
+        """One phase back, across epochs too: epoch 2's forward goes back to epoch 1's last
+        phase (zero_grad, or the update where the cell has no zero_grad)."""
+        self._touch()
+        if self.history is None:
+            self._say("Nothing is recorded yet: the trainer is still loading")
+            return
+        self.pause()
+        self._phase_on_arrival = None
+        self.cursor, self.phase = previous_position(self.cursor, self.phase,
+                                                    self.config.spec.phases)
         self._following = self.cursor == len(self.history)
 
     def set_speed(self, epochs_per_second: float | None) -> None:
@@ -264,6 +330,7 @@ class Session:
         if not self.replaying or self.history is None or self.epochs_per_second is None:
             self.replaying = False
             return
+        self.phase = None
         per_tick = max(1, round(self.epochs_per_second * elapsed_ms / 1000))
         self.cursor = min(len(self.history), self.cursor + per_tick)
         if self.cursor >= len(self.history):
@@ -290,6 +357,8 @@ class Session:
             self.play()
         elif intent.kind == "run_to_end":
             self.run_to_end()
+        elif intent.kind == "substep":
+            self.sub_step()
         else:
             self._following = True
             self.driver.step(intent.steps)
@@ -300,6 +369,8 @@ class Session:
         self.history.extend(records)
         if self._following:
             self.cursor = len(self.history)
+            if self._phase_on_arrival is not None:
+                self.phase, self._phase_on_arrival = self._phase_on_arrival, None
         if not records[-1].is_finite:
             # The loop stops right after this record and says so; the history shows it now, so
             # the state must too (the stateful test saw an inf loss while "playing").
@@ -325,7 +396,16 @@ class Session:
         self._worker_playing = False
         self.replaying = False
         self.pending = None
+        self._phase_on_arrival = None
         self.failure = text
+        if self.config.update_with_grad and self.history is not None:
+            # The lesson, not a fault: torch refuses the in-place update of a leaf that
+            # requires grad. The run pauses at the last good epoch with torch's words shown.
+            self.lesson_error = text
+            self._set_state(self._resting_state())
+            self._say(f"Lesson: {text}. The notebook updates w inside `with torch.no_grad():`; "
+                      "switch the lesson off (Lessons menu) or press Home.")
+            return
         self._set_state(RunState.FAILED)
         self._say(f"{text}. Home, or any change, starts a fresh run.")
 
@@ -337,6 +417,18 @@ class Session:
         self.diverged_at = epoch
         self._set_state(RunState.DIVERGED)
         self._say(self._limit_message())
+
+    def _whole_epochs(self) -> None:
+        """Leave sub-stepping: the views show whole epochs again."""
+        self.phase = None
+        self._phase_on_arrival = None
+
+    def _stopped_by_lesson(self) -> bool:
+        """After torch refused the update (the no_grad lesson) nothing trains further."""
+        if self.lesson_error is None:
+            return False
+        self._say(f"Lesson: {self.lesson_error}. Switch the lesson off or press Home.")
+        return True
 
     def _touch(self) -> None:
         self.last_command_time = time.monotonic()

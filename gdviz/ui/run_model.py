@@ -23,6 +23,7 @@ from gdviz.core import torch_preload
 from gdviz.core.config import RunConfig
 from gdviz.core.history import History
 from gdviz.core.loop import FRAME_SECONDS, TrainingControl
+from gdviz.core.phases import Phase
 from gdviz.core.session import RunState, Session
 from gdviz.core.surface import LossLandscape
 from gdviz.ui.worker import EpochBatch, RunFailed, RunStarted, RunStopped, TrainingWorker
@@ -89,6 +90,11 @@ class RunModel(QObject):
         return self.session.cursor
 
     @property
+    def phase(self) -> Phase | None:
+        """Lecture mode: the phase of epoch `cursor` shown; None shows the whole epoch."""
+        return self.session.phase
+
+    @property
     def state(self) -> RunState:
         return self.session.state
 
@@ -150,6 +156,14 @@ class RunModel(QObject):
 
     def step_back(self) -> None:
         self.session.step_back()
+        self._after_command()
+
+    def sub_step(self) -> None:
+        self.session.sub_step()
+        self._after_command()
+
+    def sub_step_back(self) -> None:
+        self.session.sub_step_back()
         self._after_command()
 
     def seek(self, epoch: int) -> None:
