@@ -1,0 +1,255 @@
+"""The loss surface: L(w) with the visited points, or a heatmap of L(w, b) with contours."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QFont
+
+from gdviz.core.history import History
+from gdviz.ui.plots.common import (
+    BLOW_UP,
+    CONTOUR_LEVELS,
+    LINE,
+    RECENT_DOTS,
+    SURFACE_GRID,
+    SURFACE_SHRINK,
+    decade_ticks,
+    decimated_indices,
+    finite_only,
+    padded_range,
+    power_of_ten_text,
+    set_title,
+    style_plot,
+)
+from gdviz.ui.run_model import RunModel
+from gdviz.ui.style import COLORS, key, pen, plot_title
+
+
+class SurfacePlot(pg.PlotWidget):
+    """L(w) with the visited points (w-only), or a heatmap of L(w, b) with contours (nn)."""
+
+    def __init__(self, model: RunModel) -> None:
+        super().__init__(enableMenu=False)
+        self.setObjectName("surfacePlot")
+        self.model = model
+        self._extent: tuple[float, float, float, float] | None = None  # w0, w1, b0, b1 drawn
+        self._title = ("", "")
+        self._zoom_note = ""
+        colormap = pg.colormap.get("viridis")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(colormap)
+        self.image.setZValue(-20)
+        # The heatmap's key: its colours are log10 of the loss above the minimum.
+        self.color_bar = pg.ColorBarItem(values=(0, 1), width=10, colorMap=colormap,
+                                         interactive=False, colorMapMenu=False)
+        small = QFont("DejaVu Sans", 9)
+        self.color_bar.axis.setStyle(tickFont=small, tickTextOffset=3)
+        self.color_bar.axis.setLabel("L − L_min (log scale)", **{"font-size": "9pt"})
+        self.color_bar.axis.setWidth(None)  # room for the label beside the ticks
+        self.contours: list[pg.IsocurveItem] = []
+        self.curve = pg.PlotDataItem(pen=pen("surface", 3))
+        # The path is a plain line; dots only on the latest points (thousands of symbols are
+        # slow in pyqtgraph, and the recent steps are the ones a lecture talks about).
+        self.path = pg.PlotDataItem(pen=pen("path", 2.5))
+        self.recent = pg.ScatterPlotItem(size=8, brush=COLORS["path"], pen=None)
+        self.optimum = pg.ScatterPlotItem(symbol="star", size=26, brush=COLORS["optimum"],
+                                          pen=pg.mkPen("w", width=1.5))
+        self.start = pg.ScatterPlotItem(symbol="s", size=14, brush=COLORS["start"], pen=None)
+        self.current = pg.ScatterPlotItem(symbol="o", size=22, brush=COLORS["current"],
+                                          pen=pg.mkPen("w", width=2.5))
+        for item in (self.image, self.curve, self.path, self.recent, self.optimum, self.start,
+                     self.current):
+            self.addItem(item)
+        self.current.setZValue(10)
+
+    def rebuild(self) -> None:
+        """A new run: new data, maybe another model; the surface is recomputed lazily."""
+        config = self.model.config
+        plot = self.getPlotItem()
+        self._extent = None
+        self.image.setVisible(False)  # until the surface is drawn for this run
+        self.curve.setVisible(not config.has_bias)
+        self._remove_contours()
+        self._show_color_bar(config.has_bias)
+        markers = ((LINE, "path", "path"), ("●", "current", "now"), ("■", "start", "start"),
+                   ("★", "optimum", "min"))
+        if config.has_bias:
+            self._title = ("Loss surface L(w, b)", key(*markers))
+            style_plot(plot, plot_title(*self._title), "w (weight)", "b (bias)")
+        else:
+            self._title = ("Loss surface L(w)", key((LINE, "surface", "L(w)"), *markers))
+            style_plot(plot, plot_title(*self._title), "w", "loss")
+        self._zoom_note = ""
+        self.curve.setData([], [])
+        self._clear_path()
+        self.refresh()
+
+    def _show_color_bar(self, shown: bool) -> None:
+        layout = self.getPlotItem().layout
+        in_layout = self.color_bar.parentItem() is not None
+        if shown and not in_layout:
+            layout.addItem(self.color_bar, 2, 5)
+        elif not shown and in_layout:
+            layout.removeItem(self.color_bar)
+            self.color_bar.setParentItem(None)
+            self.scene().removeItem(self.color_bar)
+        self.color_bar.setVisible(False)  # shown with the surface it explains
+
+    def _clear_path(self) -> None:
+        for item in (self.path, self.recent, self.current, self.start):
+            item.setData([], [])
+
+    def _remove_contours(self) -> None:
+        for iso in self.contours:
+            iso.setParentItem(None)
+            self.removeItem(iso)
+        self.contours = []
+
+    def _start_params(self) -> tuple[float, float] | None:
+        """The start (w, b): the run's, or the configured one before the run is ready; None
+        while a seeded start is still unknown."""
+        history = self.model.history
+        if history is not None:
+            start = history.initial_params
+            return start[0], start[1] if len(start) > 1 else 0.0
+        config = self.model.config
+        if config.w0 is None or (config.has_bias and config.b0 is None):
+            return None  # drawn from the seed by the trainer
+        b0 = config.b0 if config.has_bias and config.b0 is not None else 0.0
+        return config.w0, b0
+
+    def refresh(self) -> None:
+        model = self.model
+        landscape = model.landscape
+        optimum_b = landscape.optimum[1] if landscape.with_bias else 0.0
+        start = self._start_params()
+        if start is None:
+            return  # nothing sensible to frame: the start is chosen by the seed when ready
+        history = model.history
+        if history is None:
+            path_w, path_b = np.array([start[0]]), np.array([start[1]])
+        else:
+            indices = decimated_indices(model.cursor + 1)
+            path_w = self._visited(history, "w", indices)
+            path_b = (self._visited(history, "b", indices) if landscape.with_bias
+                      else np.zeros_like(path_w))
+            path_w, path_b = finite_only(path_w, path_b)
+        # The view holds the start, the optimum and the path up to the cursor: a diverging
+        # path keeps its last zig-zags in view at every epoch, on axes that say how far out.
+        points_w = np.append(path_w, (landscape.optimum[0], start[0]))
+        points_b = np.append(path_b, (optimum_b, start[1]))
+        extent = self._extent
+        if landscape.with_bias:
+            self._refresh_2d(points_w, points_b, path_w, path_b)
+        else:
+            self._refresh_1d(points_w, path_w)
+        if self._extent != extent:
+            self._note_zoom(start)
+
+    def _note_zoom(self, start: tuple[float, float]) -> None:
+        """Say so when the view has zoomed far out to follow a diverging path."""
+        assert self._extent is not None
+        optimum = self.model.landscape.optimum
+        base = padded_range(np.array([start[0], optimum[0]]))
+        zoom = (self._extent[1] - self._extent[0]) / (base[1] - base[0])
+        note = f"zoomed out {power_of_ten_text(round(math.log10(zoom)))}×" if zoom > BLOW_UP else ""
+        if note != self._zoom_note:
+            self._zoom_note = note
+            set_title(self.getPlotItem(), plot_title(*self._title, note))
+
+    @staticmethod
+    def _visited(history: History, name: str, indices: np.ndarray) -> np.ndarray:
+        """Parameter values at epochs `indices` (0 = start), without copying the column."""
+        values = np.empty(len(indices))
+        trained = indices > 0
+        values[trained] = history.column(name)[indices[trained] - 1]
+        values[~trained] = history.initial_params[history.param_names.index(name)]
+        return values
+
+    def _needs_frame(self, needed: tuple[float, ...]) -> bool:
+        """Reframe when the path leaves the view, or needs far less of it than it has."""
+        extent = self._extent
+        if extent is None:
+            return True
+        for axis in range(len(needed) // 2):
+            low, high = needed[2 * axis], needed[2 * axis + 1]
+            e_low, e_high = extent[2 * axis], extent[2 * axis + 1]
+            if low < e_low or high > e_high:
+                return True
+            if (high - low) * SURFACE_SHRINK < e_high - e_low:
+                return True
+        return False
+
+    def _show_path(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        if self.model.history is None:  # before the run is ready: only where it will start
+            self._clear_path()
+            self.start.setData(xs[:1], ys[:1])
+            return
+        self.path.setData(xs, ys)
+        self.recent.setData(xs[-RECENT_DOTS:], ys[-RECENT_DOTS:])
+        if len(xs):
+            self.start.setData(xs[:1], ys[:1])
+            self.current.setData(xs[-1:], ys[-1:])
+
+    def _refresh_1d(self, points_w: np.ndarray, path_w: np.ndarray) -> None:
+        landscape = self.model.landscape
+        w_low, w_high = padded_range(points_w)
+        if self._needs_frame((w_low, w_high)):
+            self._extent = (w_low, w_high, 0.0, 0.0)
+            grid = np.linspace(w_low, w_high, 400)
+            self.curve.setData(grid, landscape.curve(grid))
+            top = float(np.max(landscape.curve(np.array([w_low, w_high]))))
+            self.setRange(xRange=(w_low, w_high), yRange=(min(0.0, landscape.min_loss), top),
+                          padding=0.04)
+        with np.errstate(all="ignore"):
+            path_loss = landscape.curve(path_w)
+        path_w, path_loss = finite_only(path_w, path_loss)
+        self._show_path(path_w, path_loss)
+        if self.model.history is not None:
+            # The current point at the loss the loss plot shows for this epoch.
+            current = self.model.session.loss_after(self.model.cursor)
+            self.current.setData(path_w[-1:], [current] if math.isfinite(current) else [])
+        self.optimum.setData([landscape.optimum[0]], [landscape.min_loss])
+
+    def _refresh_2d(self, points_w: np.ndarray, points_b: np.ndarray, path_w: np.ndarray,
+                    path_b: np.ndarray) -> None:
+        w_low, w_high = padded_range(points_w)
+        b_low, b_high = padded_range(points_b)
+        if self._needs_frame((w_low, w_high, b_low, b_high)):
+            self._draw_surface(w_low, w_high, b_low, b_high)
+            self.setRange(xRange=(w_low, w_high), yRange=(b_low, b_high), padding=0)
+        self._show_path(path_w, path_b)
+        optimum = self.model.landscape.optimum
+        self.optimum.setData([optimum[0]], [optimum[1]])
+
+    def _draw_surface(self, w_low: float, w_high: float, b_low: float, b_high: float) -> None:
+        self._extent = (w_low, w_high, b_low, b_high)
+        landscape = self.model.landscape
+        w_grid = np.linspace(w_low, w_high, SURFACE_GRID)
+        b_grid = np.linspace(b_low, b_high, SURFACE_GRID)
+        with np.errstate(all="ignore"):
+            excess = landscape.grid(w_grid, b_grid) - landscape.min_loss
+        excess = np.nan_to_num(excess, nan=0.0, posinf=np.finfo(np.float64).max)
+        floor = max(float(excess.max()) * 1e-6, 1e-300)
+        log_excess = np.log10(np.maximum(excess, 0.0) + floor)
+        levels = (float(log_excess.min()), float(log_excess.max()))
+        self.image.setImage(log_excess, levels=levels, autoLevels=False)
+        self.image.setRect(w_low, b_low, w_high - w_low, b_high - b_low)
+        self.image.setVisible(True)
+        self.color_bar.setVisible(True)
+        self._label_color_bar(levels)
+        self._remove_contours()
+        for level in np.linspace(levels[0], levels[1], CONTOUR_LEVELS + 2)[1:-1]:
+            iso = pg.IsocurveItem(data=log_excess.T, level=float(level),
+                                  pen=pg.mkPen((255, 255, 255, 130), width=1.2))
+            iso.setParentItem(self.image)
+            self.contours.append(iso)
+
+    def _label_color_bar(self, levels: tuple[float, float]) -> None:
+        """The bar spans the image's levels (log10 of L − L_min); its ticks say the loss."""
+        self.color_bar.setLevels(levels)
+        ticks = [(float(k), power_of_ten_text(k)) for k in decade_ticks(*levels, room=6)]
+        self.color_bar.axis.setTicks([ticks])
