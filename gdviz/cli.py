@@ -23,6 +23,7 @@ from gdviz.core.registry import TRAINERS
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3
+EXIT_TORCH_REFUSED = 4  # the --update-with-grad lesson: torch raised its RuntimeError
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -47,6 +48,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     add("--seed", type=int, metavar="S", help="torch seed for nn.Linear's initial weights")
     add("--gradient", choices=GRADIENT_MODES,
         help="numpy only: 'notebook' (N x the MSE gradient, as in the lecture) or 'mean'")
+    add("--forget-zero-grad", action="store_true", default=None,
+        help="lesson (torch trainers): leave out w.grad.zero_() / optimizer.zero_grad()")
+    add("--update-with-grad", action="store_true", default=None,
+        help="lesson (torch trainers): update w outside torch.no_grad(); torch refuses")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -64,7 +69,8 @@ def make_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     explicit: dict[str, Any] = {
         name: getattr(args, name)
-        for name in ("lr", "epochs", "log_every", "x_test", "w0", "b0", "seed", "gradient")
+        for name in ("lr", "epochs", "log_every", "x_test", "w0", "b0", "seed", "gradient",
+                     "forget_zero_grad", "update_with_grad")
     }
     if args.x is not None:
         explicit["x"] = parse_numbers(args.x, "--x")
@@ -161,7 +167,15 @@ def run_headless(config: RunConfig, as_json: bool = False) -> int:
             if transcript.is_logged(record.epoch, log_every):
                 out.write(transcript.epoch_line(config.trainer, record) + "\n")
 
-    outcome = train(trainer, config.epochs, on_record=emit)
+    try:
+        outcome = train(trainer, config.epochs, on_record=emit)
+    except RuntimeError as error:
+        if not config.update_with_grad:
+            raise
+        out.flush()
+        print(f"gdviz run: epoch {trainer.epoch + 1}: torch refused the update outside "
+              f"torch.no_grad(): RuntimeError: {error}", file=sys.stderr)
+        return EXIT_TORCH_REFUSED
     if outcome.diverged_at is not None:
         out.flush()
         params = ", ".join(f"{n} = {v:.6g}" for n, v in zip(names, trainer.params(), strict=True))

@@ -25,7 +25,7 @@ def test_positions_walk_through_every_phase_and_back() -> None:
         walked.append(position)
     assert walked[:6] == [(1, Phase.FORWARD), (1, Phase.LOSS), (1, Phase.BACKWARD),
                           (1, Phase.UPDATE), (1, Phase.ZERO_GRAD), (2, Phase.FORWARD)]
-    for expected in reversed([(0, None)] + walked[:-1]):
+    for expected in reversed([(0, None), *walked[:-1]]):
         position = previous_position(*position, TORCH_PHASES)
         assert position == expected
 

@@ -13,6 +13,7 @@ wins (End after Space runs to the end), steps add up, and every one is said in t
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -401,10 +402,11 @@ class Session:
         if self.config.update_with_grad and self.history is not None:
             # The lesson, not a fault: torch refuses the in-place update of a leaf that
             # requires grad. The run pauses at the last good epoch with torch's words shown.
-            self.lesson_error = text
+            self.lesson_error = torch_refusal(text)
             self._set_state(self._resting_state())
-            self._say(f"Lesson: {text}. The notebook updates w inside `with torch.no_grad():`; "
-                      "switch the lesson off (Lessons menu) or press Home.")
+            self._say(f"Lesson: {self.lesson_error}. The notebook updates w inside "
+                      "`with torch.no_grad():`; switch the lesson off (Lessons menu) or press "
+                      "Home.")
             return
         self._set_state(RunState.FAILED)
         self._say(f"{text}. Home, or any change, starts a fresh run.")
@@ -481,6 +483,12 @@ class Session:
                     f"critical {self.critical_lr():.4g} (the error grows ×{factor:.3g} per "
                     f"epoch). Lower it, or Home to reset.")
         return f"Reached the epoch limit ({self.config.epochs}). Raise Epochs or Home to reset."
+
+
+def torch_refusal(failure: str) -> str:
+    """The loop's failure report reduced to torch's own words: "RuntimeError: a leaf …"."""
+    match = re.search(r"(\w+Error: .*?)(?: \(\w+, line \d+\))?$", failure)
+    return match.group(1) if match else failure
 
 
 def landscape_for(config: RunConfig) -> LossLandscape:

@@ -88,7 +88,12 @@ class NumpyTrainer:
 
 
 class AutogradTrainer:
-    """f = w*x with a scalar float32 tensor w, `l.backward()`, update under no_grad, zero_()."""
+    """f = w*x with a scalar float32 tensor w, `l.backward()`, update under no_grad, zero_().
+
+    The lessons leave a line out, for real: without `w.grad.zero_()` the gradients of all
+    epochs add up in w.grad (and the update uses the sum); without `torch.no_grad()` torch
+    raises its own RuntimeError at the in-place update of a leaf that requires grad.
+    """
 
     kind = "autograd"
     param_names = ("w",)
@@ -99,6 +104,8 @@ class AutogradTrainer:
         self._torch = torch
         self.lr = config.lr
         self.epoch = 0
+        self.forget_zero_grad = config.forget_zero_grad
+        self.update_with_grad = config.update_with_grad
         self._x = torch.tensor(config.x, dtype=torch.float32)
         self._y = torch.tensor(config.y, dtype=torch.float32)
         self._w = torch.tensor(float(config.w0 or 0.0), dtype=torch.float32, requires_grad=True)
@@ -116,9 +123,13 @@ class AutogradTrainer:
         grad = w.grad
         assert grad is not None  # backward() just filled it
         grad_value = grad.item()
-        with self._torch.no_grad():
-            w -= self.lr * grad
-        grad.zero_()
+        if self.update_with_grad:
+            w -= self.lr * grad  # the lesson: raises torch's RuntimeError (a leaf in-place)
+        else:
+            with self._torch.no_grad():
+                w -= self.lr * grad
+        if not self.forget_zero_grad:
+            grad.zero_()
         before = self._w_value
         self._w_value = w.item()
         self.epoch += 1
@@ -143,6 +154,8 @@ class NNTrainer:
         self._torch = torch
         self.lr = config.lr
         self.epoch = 0
+        self.forget_zero_grad = config.forget_zero_grad
+        self.update_with_grad = config.update_with_grad
         # The notebook seeds nothing; the reference lines use manual_seed(seed) right before
         # nn.Linear is built. fork_rng keeps the caller's global random state untouched.
         with torch.random.fork_rng(devices=[]):
@@ -173,8 +186,15 @@ class NNTrainer:
         weight, bias = self.model.weight, self.model.bias
         assert weight.grad is not None and bias.grad is not None  # backward() just filled them
         grads = (weight.grad.item(), bias.grad.item())
-        self._optimizer.step()
-        self._optimizer.zero_grad()
+        if self.update_with_grad:
+            # The lesson: the cell's update written by hand without torch.no_grad() (SGD's
+            # step() runs under no_grad itself); torch raises its RuntimeError here.
+            for parameter in self.model.parameters():
+                parameter -= self.lr * parameter.grad
+        else:
+            self._optimizer.step()
+        if not self.forget_zero_grad:
+            self._optimizer.zero_grad()
         before = self._params
         self._params = self._read_params()
         self.epoch += 1
