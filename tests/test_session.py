@@ -191,7 +191,7 @@ def test_divergence_message_names_the_growth_factor() -> None:
     session.stopped(driver.generation, 12, "diverged", float("inf"))
     assert session.state is RunState.DIVERGED
     # notebook gradient: h = 4 × 2·mean(x²) = 60; |1 − 0.1·60| = 5
-    assert "grows ×5 per epoch" in messages[-1]
+    assert "|1 − 0.1 × 60| = 5 > 1" in messages[-1] and "grows ×5.00 per epoch" in messages[-1]
 
 
 def test_the_change_message_outlives_the_restart_while_playing() -> None:

@@ -22,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from gdviz.core import torch_preload, transcript
+from gdviz.core import convergence, torch_preload, transcript
 from gdviz.core.config import RunConfig
 from gdviz.core.history import History
 from gdviz.core.phases import Phase, next_position, params_epoch, previous_position
@@ -151,6 +151,11 @@ class Session:
         """The history index of the parameters the views show: θ_{k−1} while epoch k is in its
         forward, loss or backward phase, θ_k otherwise."""
         return params_epoch(self.cursor, self.phase)
+
+    def contraction(self) -> convergence.Contraction:
+        """Per epoch, the error is multiplied by 1 − lr·h along each curvature h."""
+        return convergence.contraction(self.landscape, self.config.lr,
+                                       self.config.gradient_scale())
 
     def critical_lr(self) -> float:
         return self.landscape.critical_lr(self.config.gradient_scale())
@@ -477,11 +482,10 @@ class Session:
 
     def _limit_message(self) -> str:
         if self.diverged_at is not None:
-            factor = self.landscape.contraction_factor(self.config.lr,
-                                                       self.config.gradient_scale())
+            reason = convergence.divergence_reason(self.contraction(), self.config.lr)
             return (f"Diverged at epoch {self.diverged_at}: lr {self.config.lr:g} is above the "
-                    f"critical {self.critical_lr():.4g} (the error grows ×{factor:.3g} per "
-                    f"epoch). Lower it, or Home to reset.")
+                    f"critical {self.critical_lr():.4g} ({reason}). Lower it, or Home to "
+                    f"reset.")
         return f"Reached the epoch limit ({self.config.epochs}). Raise Epochs or Home to reset."
 
 

@@ -18,7 +18,9 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
+from gdviz.core import convergence
 from gdviz.core.config import MAX_SEED, ConfigError, RunConfig
+from gdviz.core.convergence import Contraction
 from gdviz.core.history import history_bytes, window_epoch_limit
 from gdviz.core.registry import SPECS, TRAINERS
 from gdviz.ui.widgets import named, shrinkable
@@ -119,6 +121,13 @@ class ControlsPanel(QGroupBox):
         self.critical_label = named(QLabel(), "criticalLabel")
         self.critical_label.setWordWrap(True)
         form.addRow("", self.critical_label)
+        # Beside the critical lr, why: the factor the error is multiplied by each epoch.
+        self.contraction_label = named(QLabel(), "contractionLabel")
+        self.contraction_label.setWordWrap(True)
+        self.contraction_label.setToolTip(
+            "Per epoch the error in the weights is multiplied by |1 − lr·h|, h the curvature "
+            "of the loss the trainer descends (for nn: both eigenvalues of its Hessian).")
+        form.addRow("", self.contraction_label)
 
         self.epochs_spin = named(QSpinBox(minimum=0), "epochsSpin")
         self.epochs_spin.setMaximum(window_epoch_limit(len(config.param_names), len(config.x)))
@@ -172,7 +181,8 @@ class ControlsPanel(QGroupBox):
         spin.setKeyboardTracking(False)
         return spin
 
-    def set_config(self, config: RunConfig, critical_lr: float | None = None) -> None:
+    def set_config(self, config: RunConfig, critical_lr: float | None = None,
+                   contraction: Contraction | None = None) -> None:
         """Show `config` without echoing the changes back as edits."""
         self._config = config
         widgets = [self.trainer_combo, self.lr_spin, self.lr_slider, self.epochs_spin,
@@ -204,6 +214,10 @@ class ControlsPanel(QGroupBox):
             widget.blockSignals(False)
         if critical_lr is not None:
             self.show_critical_lr(config.lr, critical_lr)
+        if contraction is not None:
+            color = "#D55E00" if contraction.diverges else "#444444"
+            self.contraction_label.setText(
+                f"<span style='color:{color}'>{convergence.describe(contraction)}</span>")
 
     def _show_memory_cost(self, config: RunConfig) -> None:
         """Say what a long run will hold in memory, and the most the window accepts."""

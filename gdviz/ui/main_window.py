@@ -330,7 +330,7 @@ class MainWindow(QMainWindow):
     def _on_model_run_reset(self) -> None:
         config = self.model.config
         self.setWindowTitle(f"gdviz — {config.spec.title}")
-        self.controls.set_config(config, self.model.critical_lr())
+        self.controls.set_config(config, self.model.critical_lr(), self.model.session.contraction())
         self.data_editor.set_min_points(config.spec.min_points)
         self.data_editor.set_points(config.x, config.y)
         self._size_status_labels(config.param_names)
