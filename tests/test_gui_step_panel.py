@@ -133,7 +133,8 @@ def stand_in(config, epochs: int, cursor: int | None = None) -> SimpleNamespace:
     history = History(trainer.param_names, trainer.params(), n_points=len(config.x))
     train(trainer, epochs, history)
     return SimpleNamespace(config=config, history=history,
-                           cursor=len(history) if cursor is None else cursor)
+                           cursor=len(history) if cursor is None else cursor, phase=None,
+                           session=SimpleNamespace(lesson_error=None))
 
 
 def shown(qtbot, model, width: int, height: int = 700) -> StepPanel:
@@ -147,7 +148,8 @@ def shown(qtbot, model, width: int, height: int = 700) -> StepPanel:
 
 
 def test_loading_text_when_there_is_no_history(qtbot):
-    model = SimpleNamespace(config=build_config("numpy"), history=None, cursor=0)
+    model = SimpleNamespace(config=build_config("numpy"), history=None, cursor=0, phase=None,
+                            session=SimpleNamespace(lesson_error=None))
     panel = shown(qtbot, model, 320)
     assert "Preparing the run…" in text_of(panel)
 

@@ -7,8 +7,9 @@ Everything is float64, so disagreement means a wrong formula, not rounding.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -78,3 +79,79 @@ def check_gradient(x: np.ndarray, y: np.ndarray, params: tuple[float, ...],
         finite_difference=finite_difference_gradient(x, y, params),
         manual_scale=manual_scale,
     )
+
+
+@dataclass(frozen=True)
+class EpochGradientCheck:
+    """The gradient of one epoch three ways, at the parameters that epoch started from.
+
+    `trainer` is the gradient the trainer's own formula gives: the notebook's numpy formula
+    evaluated in float64, or for the torch cells the `.grad` the trainer recorded (float32
+    autograd: with zero_grad left out, the sum of every epoch so far). Autograd and the central
+    finite difference are the float64 references of the true MSE gradient.
+    """
+
+    epoch: int
+    param_names: tuple[str, ...]
+    params: tuple[float, ...]
+    trainer_label: str
+    trainer: tuple[float, ...]
+    autograd: tuple[float, ...] | None  # None while torch is not imported yet
+    finite_difference: tuple[float, ...]
+    ratios: tuple[float, ...]  # trainer / finite difference, per parameter (NaN where 0)
+    explanation: str
+
+
+def check_epoch(config: Any, history: Any, epoch: int, with_autograd: bool = True
+                ) -> EpochGradientCheck:
+    """Check epoch `epoch` (1 … len(history)) of a run of `config` (a RunConfig)."""
+    names: tuple[str, ...] = tuple(history.param_names)
+    params = tuple(float(p) for p in history.params_at(epoch - 1))
+    x = np.asarray(config.x, dtype=np.float64)
+    y = np.asarray(config.y, dtype=np.float64)
+    scale = float(config.gradient_scale())
+    if config.spec.needs_torch:
+        row = history.row(epoch)
+        trainer = tuple(float(row[f"grad_{name}"]) for name in names)
+        label = "trainer (" + ", ".join(
+            f"{_grad_name(config, name)}" for name in names) + ", float32)"
+    else:
+        trainer = manual_gradient(x, y, params, scale)
+        label = "the cell's formula"
+    autograd = autograd_gradient(x, y, params) if with_autograd else None
+    reference = finite_difference_gradient(x, y, params)
+    ratios = tuple(t / r if r != 0 else math.nan for t, r in zip(trainer, reference, strict=True))
+    return EpochGradientCheck(epoch, names, params, label, trainer, autograd, reference, ratios,
+                              _explain(config, history, ratios, scale))
+
+
+def _grad_name(config: Any, name: str) -> str:
+    if config.has_bias:
+        return {"w": "weight.grad", "b": "bias.grad"}[name]
+    return f"{name}.grad"
+
+
+def _explain(config: Any, history: Any, ratios: tuple[float, ...], scale: float) -> str:
+    """One sentence on why the trainer's gradient is (or is not) the MSE gradient."""
+    ratio = ratios[0]
+    agree = all(math.isclose(r, 1.0, rel_tol=1e-4) for r in ratios if math.isfinite(r))
+    if config.gradient == "notebook" and scale != 1.0:
+        n = len(config.x)
+        x = np.asarray(config.x, dtype=np.float64)
+        y = np.asarray(config.y, dtype=np.float64)
+        start = tuple(float(p) for p in history.params_at(0))
+        true_step = start[0] - config.lr * manual_gradient(x, y, start)[0]
+        cell_step = start[0] - config.lr * manual_gradient(x, y, start, scale)[0]
+        return (f"Factor N = {n}: `.mean()` of the scalar `np.dot(2*x, y_pred - y)` does "
+                f"nothing, so the notebook's gradient is N × the MSE gradient — which is why "
+                f"its first step reaches w = {cell_step:.4g} while the autograd cell reaches "
+                f"{true_step:.4g}.")
+    if config.gradient == "mean":
+        return ("Factor 1: dividing np.dot(2*x, y_pred - y) by N, as the docstring meant, "
+                "gives the MSE gradient.")
+    if getattr(config, "forget_zero_grad", False) and not agree:
+        return (f"Ratio {ratio:.4g}: without zero_grad, .grad holds the sum of every epoch's "
+                f"gradient so far, not this epoch's.")
+    if agree:
+        return "All three agree (to float32 rounding): the trainer uses the MSE gradient."
+    return f"The trainer's gradient is {ratio:.6g} × the MSE gradient."

@@ -20,6 +20,7 @@ from PySide6.QtGui import QFont, QFontDatabase, QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import QStyle, QTextEdit
 
 from gdviz.core.explain import EpochExplanation, explain_epoch
+from gdviz.core.phases import Phase, phase_title
 from gdviz.core.registry import SPECS
 from gdviz.ui.formatting import loss_text, number, signed, vector_variants
 from gdviz.ui.run_model import RunModel
@@ -32,6 +33,7 @@ NOTE_SCALE = 0.85  # notes are small print, in the proportional font (narrower)
 INDENT = "  "  # continuation lines of a row
 HEADING_GAP_PX = 6
 NOTE_COLOR = "#555555"
+NOW_COLOR = "#0072B2"  # the phase being shown while sub-stepping
 
 
 @dataclass(frozen=True)
@@ -105,31 +107,94 @@ def start_rows(explanation: EpochExplanation) -> list[Row]:
     return rows + _note(explanation)
 
 
-def epoch_rows(explanation: EpochExplanation) -> list[Row]:
+@dataclass(frozen=True)
+class Lecture:
+    """What lecture mode adds: the phase shown and the cell's switches."""
+
+    phase: Phase | None = None
+    phases: tuple[Phase, ...] = ()
+    gradient_word: str = "backward"
+    grad_names: tuple[str, ...] = ()  # how the cell names each gradient: "w.grad", "dw" …
+    forget_zero_grad: bool = False
+
+
+def lecture_of(model: RunModel) -> Lecture:
+    config = model.config
+    spec = config.spec
+    if spec.needs_torch:
+        grad_names = tuple({"w": "weight.grad", "b": "bias.grad"}[n] if spec.has_bias
+                           else f"{n}.grad" for n in spec.param_names)
+    else:
+        grad_names = tuple(f"d{n}" for n in spec.param_names)
+    return Lecture(model.phase, spec.phases, spec.gradient_word, grad_names,
+                   config.forget_zero_grad)
+
+
+def epoch_rows(explanation: EpochExplanation, lecture: Lecture | None = None) -> list[Row]:
+    """The epoch written out; while sub-stepping, up to the phase shown, which is marked."""
     e = explanation
+    lecture = lecture or Lecture()
     forward, loss = e.forward, e.loss
     assert forward is not None and loss is not None  # epoch >= 1
     at = [f"{n} = {number(v)}" for n, v in zip(e.param_names, e.params_before, strict=True)]
     rows = [_words(e.title, "title"), _heading(f"Epoch {e.epoch} of {e.epochs}")]
     rows += _note(e)
-    rows += [Row(("Forward", "at", *_comma_separated(at)), "heading"),
-             Row((e.formulas.forward, _vector("= ", forward.y_pred)))]
+    sections: list[tuple[Phase, list[Row]]] = []
+    forward_rows = [Row(("Forward", "at", *_comma_separated(at)), "heading"),
+                    Row((e.formulas.forward, _vector("= ", forward.y_pred)))]
     if forward.recomputed:
-        rows.append(_words(f"(recomputed in float32: {forward.x.size} points are too many "
-                           "to keep every epoch's forward pass)", "note"))
-    rows += [Row(("y_pred − y", _vector("= ", forward.residuals))),
-             _heading("Loss"),
-             Row(("L = mean((y_pred − y)²)", f"= {loss_text(loss)}")),
-             _heading("Gradient"),
-             _formula(e.formulas.gradient)]
+        forward_rows.append(_words(f"(recomputed in float32: {forward.x.size} points are too "
+                                   "many to keep every epoch's forward pass)", "note"))
+    forward_rows.append(Row(("y_pred − y", _vector("= ", forward.residuals))))
+    sections.append((Phase.FORWARD, forward_rows))
+    sections.append((Phase.LOSS, [_heading("Loss"),
+                                  Row(("L = mean((y_pred − y)²)", f"= {loss_text(loss)}"))]))
+    gradient_title = "Gradient" if lecture.gradient_word == "gradient" else "Backward"
+    gradient_rows = [_heading(gradient_title), _formula(e.formulas.gradient)]
     # Σ of the per-point terms: which data points pull the parameter, and how hard.
-    rows += [Row((f"dL/d{s.name} = {number(s.grad)}", _vector("= Σ ", s.contributions)))
-             for s in e.steps]
-    rows.append(Row(("Update", e.formulas.update), "heading"))
+    gradient_rows += [Row((f"dL/d{s.name} = {number(s.grad)}", _vector("= Σ ", s.contributions)))
+                      for s in e.steps]
+    sections.append((Phase.BACKWARD, gradient_rows))
     # Huge numbers (a diverging run) may break before "−" too, as typeset equations do.
-    rows += [Row((f"{s.name} ← {number(s.before)}", f"− {s.lr:g} × {signed(s.grad)}",
-                  f"= {number(s.after)}"), whole=True) for s in e.steps]
+    sections.append((Phase.UPDATE, [Row(("Update", e.formulas.update), "heading")] + [
+        Row((f"{s.name} ← {number(s.before)}", f"− {s.lr:g} × {signed(s.grad)}",
+             f"= {number(s.after)}"), whole=True) for s in e.steps]))
+    if Phase.ZERO_GRAD in lecture.phases:
+        sections.append((Phase.ZERO_GRAD, _zero_grad_rows(e, lecture)))
+    shown = lecture.phase
+    for phase, section in sections:
+        if shown is not None and phase is shown:
+            heading = section[0]
+            section = [Row(("▶", *heading.parts, "(now)"), "now"), *section[1:]]
+        rows += section
+        if shown is not None and phase is shown:
+            following = lecture.phases[lecture.phases.index(phase) + 1:]
+            if following:
+                title = phase_title(following[0], lecture.gradient_word)
+                rows.append(_words(f"next: {title} (↓ or PageDown)", "note"))
+            break
     return rows
+
+
+def _zero_grad_rows(e: EpochExplanation, lecture: Lecture) -> list[Row]:
+    names = [*lecture.grad_names] or [s.name for s in e.steps]
+    if lecture.forget_zero_grad:
+        kept = [f"{name} keeps {number(s.grad)}" for name, s in zip(names, e.steps, strict=True)]
+        return [_heading("zero_grad — left out (lesson)"), Row(tuple(_comma_separated(kept))),
+                _words("The next backward adds its gradient to these.", "note")]
+    return [_heading("zero_grad"), Row((", ".join(names) + " ← 0",))]
+
+
+def lesson_rows(title: str, error: str) -> list[Row]:
+    """The no_grad lesson: torch's own error, and why."""
+    return [_words(title, "title"),
+            Row(("▶", "Lesson:", "update", "without", "torch.no_grad()"), "now"),
+            _words(error, "text"),
+            _words("w -= learning_rate * w.grad changes w in place, and w is a leaf that "
+                   "requires grad: autograd would have to record the update in the graph of "
+                   "the next epoch, so torch refuses. The notebook runs it inside "
+                   "`with torch.no_grad():`.", "text"),
+            _words("Switch the lesson off in the Lessons menu, or press Home.", "note")]
 
 
 def _comma_separated(items: list[str]) -> list[str]:
@@ -210,7 +275,8 @@ class _Fonts:
         note.setPointSizeF(self.note_size)
         self.note_family = note.family()
         self._metrics = {"text": QFontMetricsF(self.base), "heading": QFontMetricsF(bold),
-                         "title": QFontMetricsF(bold), "note": QFontMetricsF(note)}
+                         "title": QFontMetricsF(bold), "now": QFontMetricsF(bold),
+                         "note": QFontMetricsF(note)}
 
     @property
     def note_size(self) -> float:
@@ -220,17 +286,18 @@ class _Fonts:
         return self._metrics[kind].horizontalAdvance(text)
 
 
-def _sizes() -> list[float]:
-    count = round((MAX_POINT_SIZE - MIN_POINT_SIZE) / _SIZE_STEP)
-    return [MAX_POINT_SIZE - i * _SIZE_STEP for i in range(count + 1)]
+def _sizes(scale: float = 1.0) -> list[float]:
+    """Candidate sizes, largest first; presenter mode scales the whole range."""
+    count = round((MAX_POINT_SIZE - MIN_POINT_SIZE) * scale / _SIZE_STEP)
+    return [MAX_POINT_SIZE * scale - i * _SIZE_STEP for i in range(count + 1)]
 
 
-def choose_fonts(rows: list[Row], width: float) -> _Fonts:
+def choose_fonts(rows: list[Row], width: float, scale: float = 1.0) -> _Fonts:
     """The largest size at which every fixed part fits, or a little smaller to keep each
     update row whole (or at least its result apart): those are the lines a lecture reads."""
 
     def largest(texts: list[tuple[str, str]]) -> _Fonts | None:
-        for size in _sizes():
+        for size in _sizes(scale):
             fonts = _fonts(size)
             if all(fonts.measure(kind, text) <= width for kind, text in texts):
                 return fonts
@@ -239,7 +306,8 @@ def choose_fonts(rows: list[Row], width: float) -> _Fonts:
     fixed = list(_fixed_parts(rows))
     best = largest(fixed)
     if best is None:
-        return _fonts(MIN_POINT_SIZE)  # too narrow even so: a scrollbar, no broken expression
+        # Too narrow even so: a scrollbar, no broken expression.
+        return _fonts(MIN_POINT_SIZE * scale)
     for keep in (3, 2):  # the whole update row, then all but its result
         fonts = largest(fixed + list(_whole_rows(rows, keep)))
         if fonts is not None and fonts.size >= best.size - WHOLE_ROW_DISCOUNT_PT:
@@ -250,13 +318,14 @@ def choose_fonts(rows: list[Row], width: float) -> _Fonts:
 def rows_html(rows: list[Row], fonts: _Fonts, width: float) -> str:
     """One block per physical line, each `white-space: pre` so that Qt never wraps it."""
     styles = {"title": "font-weight:bold;", "heading": "font-weight:bold;", "text": "",
+              "now": f"font-weight:bold; color:{NOW_COLOR};",
               "note": (f"font-family:'{fonts.note_family}'; font-style:italic; "
                        f"font-size:{fonts.note_size}pt; color:{NOTE_COLOR};")}
     blocks: list[str] = []
     for row in rows:
         style = styles[row.kind]
         for index, line in enumerate(layout_row(row, fonts.measure, width)):
-            gap = HEADING_GAP_PX if row.kind == "heading" and index == 0 else 0
+            gap = HEADING_GAP_PX if row.kind in ("heading", "now") and index == 0 else 0
             text = html.escape(line).replace(" ", "\xa0")
             if row.tooltip:
                 text = f'<span title="{html.escape(row.tooltip)}">{text}</span>'
@@ -285,6 +354,7 @@ class StepPanel(QTextEdit):
         self.model = model
         self._key: tuple[object, ...] | None = None
         self._fonts: _Fonts | None = None
+        self._font_scale = 1.0
         self.setMinimumWidth(round(minimum_text_width() + self._chrome_width()) + 1)
 
     def _scrollbar_extent(self) -> int:
@@ -308,7 +378,8 @@ class StepPanel(QTextEdit):
         model = self.model
         history, cursor = model.history, model.cursor
         recorded = history is not None and cursor <= len(history)
-        key = (model.config, history, cursor, recorded, round(self.text_width()))
+        key = (model.config, history, cursor, recorded, round(self.text_width()), model.phase,
+               model.session.lesson_error, self._font_scale)
         if key == self._key:
             return
         self._key = key
@@ -319,12 +390,16 @@ class StepPanel(QTextEdit):
         history, config = model.history, model.config
         if history is None or model.cursor > len(history):
             return loading_rows(config.spec.title)
+        if model.session.lesson_error is not None:
+            return lesson_rows(config.spec.title, model.session.lesson_error)
         explanation = explain_epoch(config, history, model.cursor)
-        return start_rows(explanation) if explanation.is_start else epoch_rows(explanation)
+        if explanation.is_start:
+            return start_rows(explanation)
+        return epoch_rows(explanation, lecture_of(model))
 
     def _render(self, rows: list[Row]) -> None:
         width = self.text_width()
-        fonts = choose_fonts(rows, width)
+        fonts = choose_fonts(rows, width, self._font_scale)
         if self._fonts is None or fonts.size != self._fonts.size:
             self.setFont(fonts.base)
         self._fonts = fonts
@@ -332,6 +407,11 @@ class StepPanel(QTextEdit):
         position = bar.value()  # keep the lecturer's scroll position while stepping
         self.setHtml(rows_html(rows, fonts, width))
         bar.setValue(position)
+
+    def set_font_scale(self, scale: float) -> None:
+        """Presenter mode: every candidate size times `scale` (readable from the back)."""
+        self._font_scale = scale
+        self.refresh()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
         super().resizeEvent(event)
