@@ -1,0 +1,242 @@
+"""The notebook's training cell, live: the line being run and each executed line's value.
+
+The text is the cell as the notebook has it (gdviz.core.cells), each executed line with its
+value appended like a debugger's inline value. The line being run is the panel's text cursor
+line, so tests and screen readers find it; it is also marked with a full-width background.
+Colours come from Pygments' Python lexer and style, not from hand-written rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+# Pygments ships no type hints (and types-Pygments is not a dependency).
+from pygments.lexers import PythonLexer  # type: ignore[import-untyped]
+from pygments.styles import get_style_by_name  # type: ignore[import-untyped]
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
+from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
+
+from gdviz.core.cells import Cell, annotated_lines, cell_for, current_line, inline_values
+from gdviz.core.config import RunConfig
+from gdviz.core.explain import explain_epoch
+from gdviz.core.history import History
+from gdviz.core.phases import Phase
+from gdviz.ui.style import BASE_POINT_SIZE
+
+PYGMENTS_STYLE = "default"
+VALUE_COLOR = "#0072B2"  # Okabe-Ito blue, as the app's w and loss curves
+CURRENT_LINE_COLOR = QColor(240, 228, 66, 110)  # Okabe-Ito yellow, light enough to read through
+
+# A Pygments token type (pygments.token.Token.Keyword, …); Pygments ships no type hints.
+_TokenType = Any
+# One line's highlighting: (start column, length, token type).
+_Span = tuple[int, int, _TokenType]
+
+
+class _Session(Protocol):
+    @property
+    def lesson_error(self) -> str | None: ...
+
+
+class CodeModel(Protocol):
+    """What the panel reads: RunModel has it, and so does a test's SimpleNamespace."""
+
+    @property
+    def config(self) -> RunConfig: ...
+    @property
+    def history(self) -> History | None: ...
+    @property
+    def cursor(self) -> int: ...
+    @property
+    def phase(self) -> Phase | None: ...
+    @property
+    def session(self) -> _Session: ...
+
+
+class PygmentsHighlighter(QSyntaxHighlighter):
+    """Colours the cell from Pygments' tokens (lexed once per cell) and the inline values.
+
+    Each block is one cell line; whatever follows the cell's own text is its value.
+    """
+
+    def __init__(self, document: QTextDocument) -> None:
+        super().__init__(document)
+        self._style = get_style_by_name(PYGMENTS_STYLE)
+        self._formats: dict[_TokenType, QTextCharFormat | None] = {}
+        self._spans: list[list[_Span]] = []
+        self._line_lengths: list[int] = []
+        self.current: int | None = None  # the block whose value is shown strongest
+        self._value = QTextCharFormat()
+        self._value.setForeground(QColor(VALUE_COLOR))
+        self._current_value = QTextCharFormat(self._value)
+        self._current_value.setFontWeight(QFont.Weight.Bold)
+
+    def set_source(self, lines: tuple[str, ...]) -> None:
+        """Lex the cell (without values); the next highlighting pass uses it."""
+        self._spans = line_spans("\n".join(lines))
+        self._line_lengths = [len(line) for line in lines]
+
+    def highlightBlock(self, text: str) -> None:  # Qt override
+        line = self.currentBlock().blockNumber()
+        if line >= len(self._spans):
+            return
+        for start, length, token in self._spans[line]:
+            token_format = self._format(token)
+            if token_format is not None:
+                self.setFormat(start, length, token_format)
+        own = self._line_lengths[line]
+        if len(text) > own:
+            value_format = self._current_value if line == self.current else self._value
+            self.setFormat(own, len(text) - own, value_format)
+
+    def _format(self, token: _TokenType) -> QTextCharFormat | None:
+        """The Qt format of Pygments' style for `token` (None: plain text)."""
+        if token not in self._formats:
+            style = self._style.style_for_token(token)
+            token_format: QTextCharFormat | None = None
+            if style["color"] or style["bold"] or style["italic"]:
+                token_format = QTextCharFormat()
+                if style["color"]:
+                    token_format.setForeground(QColor(f"#{style['color']}"))
+                if style["bold"]:
+                    token_format.setFontWeight(QFont.Weight.Bold)
+                if style["italic"]:
+                    token_format.setFontItalic(True)
+            self._formats[token] = token_format
+        return self._formats[token]
+
+
+def line_spans(source: str) -> list[list[_Span]]:
+    """Pygments' Python tokens of `source`, cut into (column, length, type) spans per line."""
+    spans: list[list[_Span]] = [[] for _ in source.split("\n")]
+    line, column = 0, 0
+    for _, token, value in PythonLexer().get_tokens_unprocessed(source):
+        for i, piece in enumerate(value.split("\n")):
+            if i > 0:
+                line, column = line + 1, 0
+            if piece and line < len(spans):
+                spans[line].append((column, len(piece), token))
+            column += len(piece)
+    return spans
+
+
+class CodePanel(QPlainTextEdit):
+    """The selected trainer's training cell, following the run's epoch and phase."""
+
+    def __init__(self, model: CodeModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("codePanel")
+        self.setReadOnly(True)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # Space and the arrows belong to the run's actions; the mouse may still select text.
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._model = model
+        self._highlighter = PygmentsHighlighter(self.document())
+        self._cell: Cell | None = None
+        self._shown: tuple[Any, ...] | None = None  # what refresh() last showed
+        self._history: History | None = None  # kept so its id in _shown is not reused
+        self._text = ""
+        self._widest = 0  # px: the widest line shown since the last rebuild
+        self._scale = 1.0
+        self._apply_font()
+        self.rebuild()
+
+    @property
+    def current_line(self) -> int | None:
+        """The index of the line being run, or None before the first one."""
+        return self._highlighter.current
+
+    def rebuild(self) -> None:
+        """A fresh run (new trainer or lesson): the cell's text anew, then its values."""
+        self._cell = cell_for(self._model.config)
+        self._highlighter.set_source(self._cell.lines)
+        self._shown = None
+        self._widest = 0
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Follow the model's position; returns at once when nothing shown has changed."""
+        model = self._model
+        config, history = model.config, model.history
+        epoch, phase, error = model.cursor, model.phase, model.session.lesson_error
+        shown = (config, id(history), epoch, phase, error)
+        if shown == self._shown:
+            return
+        if self._cell is None or cell_for(config) != self._cell:
+            self.rebuild()  # the config changed without a rebuild(): never show a stale cell
+            return
+        self._shown, self._history = shown, history
+        values: dict[int, str] = {}
+        if history is not None and epoch <= len(history):
+            explanation = explain_epoch(config, history, epoch)
+            values = inline_values(config, explanation, phase, lesson_error=error)
+        line = current_line(config, epoch, phase, error)
+        self._show("\n".join(annotated_lines(self._cell, values)), line)
+
+    def set_font_scale(self, scale: float) -> None:
+        """1.0 normally, about 1.6 in presenter mode."""
+        self._scale = scale
+        self._apply_font()
+        self._widest = 0
+        self._measure()
+
+    def sizeHint(self) -> QSize:  # Qt override
+        """Wide enough for the widest line with its value, tall enough for the whole cell."""
+        margins = 2 * (self.document().documentMargin() + self.frameWidth())
+        metrics = self.fontMetrics()
+        width = self._widest + margins + self.verticalScrollBar().sizeHint().width()
+        height = (self.blockCount() + 1) * metrics.lineSpacing() + margins
+        return QSize(round(width), round(height))
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _show(self, text: str, line: int | None) -> None:
+        moved = line != self._highlighter.current
+        self._highlighter.current = line
+        if text != self._text:
+            self._text = text
+            self.setPlainText(text)  # highlights every block anew, with the current line set
+            self._measure()
+        elif moved:
+            self._highlighter.rehighlight()
+        self._mark(line)
+
+    def _mark(self, line: int | None) -> None:
+        """The current line: the text cursor's line, scrolled into view, with a background."""
+        block = self.document().findBlockByNumber(line if line is not None else 0)
+        cursor = QTextCursor(block)
+        self.setTextCursor(cursor)
+        selections = []
+        if line is not None:
+            selection = QTextEdit.ExtraSelection()
+            selection.format.setBackground(CURRENT_LINE_COLOR)
+            selection.format.setProperty(
+                QTextFormat.Property.FullWidthSelection, True)
+            selection.cursor = cursor
+            selections.append(selection)
+        self.setExtraSelections(selections)
+        self.ensureCursorVisible()
+
+    def _apply_font(self) -> None:
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setPointSizeF(BASE_POINT_SIZE * self._scale)
+        self.setFont(font)
+
+    def _measure(self) -> None:
+        """Grow the size hint to the widest line shown (values included) since the rebuild."""
+        metrics = self.fontMetrics()
+        widest = max((metrics.horizontalAdvance(line) for line in self._text.split("\n")),
+                     default=0)
+        if widest > self._widest:
+            self._widest = widest
+            self.updateGeometry()
