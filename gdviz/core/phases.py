@@ -38,7 +38,7 @@ def phase_title(phase: Phase | None, gradient_word: str = "backward") -> str:
         return "epoch done"
     if phase is Phase.BACKWARD:
         return gradient_word
-    return {Phase.ZERO_GRAD: "zero_grad"}.get(phase, phase.value)
+    return str(phase.value)
 
 
 def params_epoch(epoch: int, phase: Phase | None) -> int:

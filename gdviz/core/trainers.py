@@ -189,8 +189,8 @@ class NNTrainer:
         if self.update_with_grad:
             # The lesson: the cell's update written by hand without torch.no_grad() (SGD's
             # step() runs under no_grad itself); torch raises its RuntimeError here.
-            for parameter in self.model.parameters():
-                parameter -= self.lr * parameter.grad
+            for parameter, grad in ((weight, weight.grad), (bias, bias.grad)):
+                parameter -= self.lr * grad
         else:
             self._optimizer.step()
         if not self.forget_zero_grad:
