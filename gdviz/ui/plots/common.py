@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import types
 
 import numpy as np
 import pyqtgraph as pg
+from numpy.typing import ArrayLike
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextOption
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtGui import QFont, QTextOption
+from PySide6.QtWidgets import QApplication, QGraphicsItem
 
 from gdviz.ui.style import plot_title
 
@@ -31,6 +33,10 @@ BLOW_UP = 1e3  # values this many times their start (or scale) switch to a log a
 SURFACE_SHRINK = 8  # the surface zooms back in once the path needs 1/8 of its view
 LABEL_GAP = 6  # pixels between a label and the point it names
 LINE, DASHED = "━━", "╍╍"  # legend glyphs
+DENSE_SEGMENTS = 300  # lines with fewer points get samples along each segment for label tests
+LABEL_SAMPLES = 2000  # at most this many points of a long curve are kept clear of labels
+PRESENTER_SCALE = 1.6  # set_font_scale's factor in presenter mode
+_FONT_SIZE = re.compile(r"font-size:\s*([0-9.]+)pt")
 
 
 def finite_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -60,6 +66,18 @@ def decimated_indices(count: int, limit: int = MAX_PATH_POINTS) -> np.ndarray:
     recent = limit // 4
     older = np.linspace(0, count - recent, limit - recent, endpoint=False).astype(np.int64)
     return np.concatenate((older, np.arange(count - recent, count)))
+
+
+def densified(xs: np.ndarray, ys: np.ndarray, per_segment: int = 12
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Points along a polyline: its vertices, plus `per_segment` between each two when short
+    (a label test on the vertices alone would miss a long straight step)."""
+    if len(xs) < 2 or len(xs) > DENSE_SEGMENTS:
+        return xs, ys
+    t = np.linspace(0.0, 1.0, per_segment, endpoint=False)
+    dense_x = (xs[:-1, None] + (xs[1:] - xs[:-1])[:, None] * t).ravel()
+    dense_y = (ys[:-1, None] + (ys[1:] - ys[:-1])[:, None] * t).ravel()
+    return np.append(dense_x, xs[-1]), np.append(dense_y, ys[-1])
 
 
 def padded_range(values: np.ndarray, fraction: float = 0.12, min_span: float = 0.5
@@ -139,8 +157,44 @@ def set_title(plot: pg.PlotItem, title: str) -> None:
         label.item.document().setDefaultTextOption(option)
         plot.vb.sigResized.connect(functools.partial(_fit_title, plot))
     html = title if title.startswith("<") else plot_title(title)
+    label._gdviz_html = html  # kept, so a new font scale can write it again
+    html = scaled_html(html, getattr(plot, "_gdviz_font_scale", 1.0))
     plot.setTitle(f"<div align='center'>{html}</div>")
     _fit_title(plot)
+
+
+def scaled_html(html: str, scale: float) -> str:
+    """`html` with every `font-size: N pt` multiplied by `scale` (the titles' sizes are in pt)."""
+    if scale == 1.0:
+        return html
+    return _FONT_SIZE.sub(lambda m: f"font-size: {float(m.group(1)) * scale:.3g}pt", html)
+
+
+def scale_axis(axis: pg.AxisItem, scale: float, base_size: float | None = None) -> None:
+    """Tick and label fonts of `axis` at `scale` times `base_size` (the app's font by default).
+
+    At scale 1 without a base size pyqtgraph's own default is restored: the old look exactly.
+    """
+    if scale == 1.0 and base_size is None:
+        axis.setTickFont(None)
+        axis.labelStyle.pop("font-size", None)
+    else:
+        font = QFont(QApplication.font())
+        size = (base_size or font.pointSizeF()) * scale
+        font.setPointSizeF(size)
+        axis.setTickFont(font)
+        axis.labelStyle["font-size"] = f"{size:.3g}pt"
+    axis._updateLabel()  # pyqtgraph's own refresh of the label's HTML and the axis size
+
+
+def apply_font_scale(plot: pg.PlotItem, scale: float) -> None:
+    """Presenter mode for one plot: its axes' ticks and labels and its title, `scale` times."""
+    plot._gdviz_font_scale = scale
+    for side in ("left", "bottom"):
+        scale_axis(plot.getAxis(side), scale)
+    html = getattr(plot.titleLabel, "_gdviz_html", None)
+    if html is not None:
+        set_title(plot, html)
 
 
 def _fit_title(plot: pg.PlotItem, *_resized: object) -> None:
@@ -186,3 +240,21 @@ def style_plot(plot: pg.PlotItem, title: str, x_label: str, y_label: str) -> Non
     for side in ("left", "bottom"):
         # Axes repaint on every frame otherwise; the cache is invalidated when the range moves.
         plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+def set_data(item: pg.PlotDataItem | pg.ScatterPlotItem, xs: ArrayLike, ys: ArrayLike) -> None:
+    """item.setData(xs, ys) unless it shows exactly that already: pyqtgraph rebuilds its points
+    and bounds on every setData, and a sub-step leaves most items where they were."""
+    old = item.getOriginalDataset() if isinstance(item, pg.PlotDataItem) else item.getData()
+    if (old[0] is not None and old[1] is not None and np.array_equal(old[0], xs)
+            and np.array_equal(old[1], ys)):
+        return
+    item.setData(xs, ys)
+
+
+def cache_static(*items: pg.GraphicsObject) -> None:
+    """Paint these from a pixmap until they or the view change: they stay put while lecture
+    mode moves everything else (the surface's curve and heatmap cost ~1–2 ms a paint)."""
+    for item in items:
+        target = item.curve if isinstance(item, pg.PlotDataItem) else item
+        target.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)

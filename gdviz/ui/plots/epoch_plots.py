@@ -8,23 +8,33 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication, QCheckBox, QVBoxLayout, QWidget
 
 from gdviz.core.history import History
+from gdviz.core.phases import Phase
 from gdviz.ui.plots.common import (
     BLOW_UP,
     DASHED,
+    LABEL_SAMPLES,
     LINE,
     WHOLE_RUN_EPOCHS,
+    apply_font_scale,
     curve_range,
+    decimated_indices,
+    densified,
+    finite_only,
     power_of_ten_text,
     set_axis_label,
+    set_data,
     set_title,
     style_plot,
     symlog,
     without_final_nonfinite,
 )
-from gdviz.ui.plots.labels import pick_spot, place_text, text_item, text_size
+from gdviz.ui.plots.labels import pick_spot, place_text, scene_points, text_item, text_size
+from gdviz.ui.plots.overlays import OVERLAY_Z, ArrowOverlay, ScenePoints
+from gdviz.ui.plots.phase import PhaseView, phase_view, update_text
 from gdviz.ui.run_model import RunModel
 from gdviz.ui.style import COLORS, key, pen, plot_title
 
@@ -139,6 +149,10 @@ class EpochPlot(pg.PlotWidget):
 
     def view_framed(self) -> None:
         """Called after the view moved: labels placed in it may need to move too."""
+
+    def set_font_scale(self, scale: float) -> None:
+        """Presenter mode: axes and title `scale` times larger."""
+        apply_font_scale(self.getPlotItem(), scale)
 
     def _epoch_span(self) -> float:
         count = self.model.epochs_recorded
@@ -269,11 +283,20 @@ class LossPlot(QWidget):
             if not log and self._blows_up(raw, newest):
                 self._set_log(True, auto=True)  # redraws everything on the log axis
                 return
-        value = model.session.loss_after(model.cursor)
+        # While sub-stepping, at the parameters shown: L(θ_{k−1}) until the update is made.
+        epoch = phase_view(model).shown
+        value = model.session.loss_after(epoch)
         if self._shown(value):
-            self.marker.setData([model.cursor], [value])
+            self.marker.setData([epoch], [value])
         else:
             self.marker.setData([], [])
+
+    def set_font_scale(self, scale: float) -> None:
+        """Presenter mode: axes and title `scale` times larger (and the log-scale box)."""
+        self.plot.set_font_scale(scale)
+        font = QFont(QApplication.font())
+        font.setPointSizeF(font.pointSizeF() * scale)
+        self.log_check.setFont(font)
 
     def _blows_up(self, raw: np.ndarray, newest: float) -> bool:
         """The run diverges, or the loss grew far beyond its start: only a log axis shows the
@@ -308,6 +331,15 @@ class WeightsPlot(EpochPlot):
         for name in ("w", "b"):
             self.addItem(self.optimum_lines[name])
             self.addItem(self.optimum_labels[name], ignoreBounds=True)
+        # Lecture mode: the parameters shown while sub-stepping, the update as an arrow.
+        self.markers = {name: pg.ScatterPlotItem(size=13, brush=COLORS[name],
+                                                 pen=pg.mkPen("w", width=2))
+                        for name in ("w", "b")}
+        self.step_arrows = {name: ArrowOverlay(self, name) for name in ("w", "b")}
+        for marker in self.markers.values():
+            self.addItem(marker, ignoreBounds=True)
+            marker.setZValue(OVERLAY_Z)
+        self.getViewBox().sigRangeChanged.connect(self._layout_overlays)
         self.getViewBox().sigResized.connect(self._on_view_resized)
         self._label_spots: dict[str, QRectF] = {}  # where each label was put, in the scene
         self._labels_checked = 0  # epochs known to pass clear of the labels' spots
@@ -349,6 +381,7 @@ class WeightsPlot(EpochPlot):
     def refresh(self) -> None:
         history = self.model.history
         self.move_cursor()
+        self._show_phase(phase_view(self.model))
         if history is None:
             self.frame_values([], extra=self._shown_optimum(), pad=self._label_room())
             self._place_optimum_labels()
@@ -372,6 +405,73 @@ class WeightsPlot(EpochPlot):
             return
         if not self._labels_still_clear():
             self._place_optimum_labels()
+
+    def _show_phase(self, view: PhaseView) -> None:
+        """Sub-stepping: a dot at each parameter shown; in the update phase an arrow from
+        epoch k − 1 to k saying −lr × grad. Nothing of it for a whole epoch (the usual look)."""
+        explanation = view.explanation
+        history = self.model.history
+        for name in ("w", "b"):
+            marker, arrow = self.markers[name], self.step_arrows[name]
+            step = view.step(name)
+            if not view.sub_stepping or history is None or name not in history.param_names:
+                set_data(marker, [], [])
+                arrow.hide()
+                continue
+            value = history.params_at(view.shown)[history.param_names.index(name)]
+            set_data(marker, *finite_only(np.array([float(view.shown)]),
+                                        np.array([self._on_axis(value)])))
+            if view.phase is Phase.UPDATE and step is not None and explanation is not None:
+                prefix = f"{name}: " if len(explanation.steps) > 1 else ""
+                arrow.show((view.epoch - 1.0, self._on_axis(step.before)),
+                           (float(view.epoch), self._on_axis(step.after)),
+                           prefix + update_text(step))
+            else:
+                arrow.hide()
+        self._layout_overlays()
+
+    def _on_axis(self, value: float) -> float:
+        return float(symlog(value)) if self._symlog else value
+
+    def _layout_overlays(self, *_changed: object) -> None:
+        arrows = [arrow for arrow in self.step_arrows.values() if arrow.shown]
+        if not arrows:
+            return
+        taken = list(self._label_spots.values())  # clear of the w* = … labels
+        drawn = self._curve_points([arrow.line for arrow in arrows])
+        for arrow in arrows:
+            arrow.layout(taken, drawn)
+
+    def _curve_points(self, lines: list[pg.PlotDataItem]) -> ScenePoints:
+        """Scene points along the weight curves (at most LABEL_SAMPLES of a long run) and
+        `lines`: the arrows' labels keep clear of them."""
+        history = self.model.history
+        curves = ([history.trajectory(name) for name in history.param_names]
+                  if history is not None else [])
+        xs, ys = [], []
+        for values in curves:
+            epochs = decimated_indices(len(values), LABEL_SAMPLES)
+            xs.append(epochs.astype(float))
+            ys.append(symlog(values[epochs]) if self._symlog else values[epochs].astype(float))
+        for line in lines:
+            x, y = line.getOriginalDataset()
+            if x is not None and y is not None:
+                xs.append(np.asarray(x, dtype=float))
+                ys.append(np.asarray(y, dtype=float))
+        dense = [densified(x, y) for x, y in zip(xs, ys, strict=True)]  # the lines: never empty
+        sx, sy = scene_points(self.getViewBox(), np.concatenate([x for x, _ in dense]),
+                              np.concatenate([y for _, y in dense]))
+        keep = np.isfinite(sx) & np.isfinite(sy)
+        return sx[keep], sy[keep]
+
+    def set_font_scale(self, scale: float) -> None:
+        """Presenter mode: axes, title and every label `scale` times larger."""
+        super().set_font_scale(scale)
+        for label in self.optimum_labels.values():
+            label.set_scale(scale)
+        for arrow in self.step_arrows.values():
+            arrow.set_scale(scale)
+        self._on_view_resized()  # the labels' room and places change with their size
 
     def _label_room(self) -> float:
         """The margin above and below the values (a fraction of their span) that a w* = …
@@ -433,6 +533,7 @@ class WeightsPlot(EpochPlot):
             place_text(label, view, rect)
             self._label_spots[name] = rect
             taken.append(rect)
+        self._layout_overlays()
 
     def _hits_curves(self, rect: QRectF, first: int = 0) -> bool:
         """Whether a curve passes through the scene rectangle `rect` (from epoch `first` on)."""

@@ -6,8 +6,19 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF
 
+from gdviz.core.phases import Phase
 from gdviz.core.trainers import data_arrays
-from gdviz.ui.plots.common import DASHED, LABEL_GAP, LINE, padded_range, style_plot
+from gdviz.ui.plots.common import (
+    DASHED,
+    LABEL_GAP,
+    LINE,
+    apply_font_scale,
+    cache_static,
+    finite_only,
+    padded_range,
+    set_data,
+    style_plot,
+)
 from gdviz.ui.plots.labels import (
     line_in_view,
     pick_spot,
@@ -16,9 +27,14 @@ from gdviz.ui.plots.labels import (
     scene_points,
     text_item,
     text_size,
+    wrap_to,
 )
+from gdviz.ui.plots.phase import PhaseView, phase_view
 from gdviz.ui.run_model import RunModel
 from gdviz.ui.style import COLORS, key, pen, plot_title
+
+RESIDUAL_COLOR = "#D55E00"
+FORWARD_PHASES = (Phase.FORWARD, Phase.LOSS, Phase.BACKWARD)
 
 
 class FitPlot(pg.PlotWidget):
@@ -34,12 +50,24 @@ class FitPlot(pg.PlotWidget):
         self.best = self.plot(pen=pen("optimum", 2, dashed=True))
         self.line = self.plot(pen=pen("fit", 3.5))
         self.points = pg.ScatterPlotItem(size=14, brush=COLORS["data"], pen=pg.mkPen("w"))
+        cache_static(self.best, self.points)
         self.prediction = pg.ScatterPlotItem(symbol="d", size=22, brush=COLORS["current"],
                                              pen=pg.mkPen("w", width=2))
         self.label = text_item("text", 14)
-        for item in (self.points, self.prediction):
+        # Lecture mode's forward pass: the trainer's predictions on the line and each residual
+        # from the data point to its prediction; made once, hidden for a whole epoch.
+        self.residuals = pg.PlotDataItem(pen=pen(RESIDUAL_COLOR, 2.5), connect="pairs")
+        self.predictions = pg.ScatterPlotItem(size=11, brush=COLORS["fit"],
+                                              pen=pg.mkPen("w", width=1.5))
+        self.phase_label = text_item("text", 12, backed=True)
+        self.phase_label.setHtml(key(("●", "fit", "y_pred (the forward pass)"),
+                                     ("┃", RESIDUAL_COLOR, "residual y_pred − y")))
+        for item in (self.residuals, self.points, self.predictions, self.prediction):
             self.addItem(item)
         self.addItem(self.label, ignoreBounds=True)
+        self.addItem(self.phase_label, ignoreBounds=True)
+        for item in (self.residuals, self.predictions, self.phase_label):
+            item.setVisible(False)
         self.getViewBox().sigResized.connect(self._on_view_resized)
         self._x_span = self._y_span = (0.0, 1.0)
         self._data: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
@@ -68,7 +96,8 @@ class FitPlot(pg.PlotWidget):
             self.prediction.setData([], [])
             self.label.setText("")
             return
-        params = model.history.params_at(model.cursor)
+        phase = phase_view(model)
+        params = model.history.params_at(phase.shown)  # θ_{k−1} before the update
         b = params[1] if len(params) > 1 else 0.0
         x_test = model.config.x_test
         with np.errstate(all="ignore"):
@@ -88,6 +117,39 @@ class FitPlot(pg.PlotWidget):
         else:
             self.prediction.setData([], [])
             self.label.setText(f"f({x_test:g}) is not finite")
+        self._show_forward(phase)
+        self._place_label()
+
+    def _show_forward(self, view: PhaseView) -> None:
+        """Forward, loss and backward phases: the forward pass the trainer computed."""
+        explanation = view.explanation
+        forward = explanation.forward if explanation is not None else None
+        shown = view.phase in FORWARD_PHASES and forward is not None
+        for item in (self.residuals, self.predictions, self.phase_label):
+            item.setVisible(shown)
+        if not shown or forward is None:
+            return
+        x, y, y_pred = (np.asarray(a, dtype=np.float64) for a in (forward.x, forward.y,
+                                                                  forward.y_pred))
+        x, y, y_pred = finite_only(x, y, y_pred)
+        set_data(self.predictions, x, y_pred)
+        # connect="pairs": point 2i to 2i + 1, one segment (x_i, y_i) → (x_i, y_pred_i) each.
+        set_data(self.residuals, np.repeat(x, 2), np.column_stack((y, y_pred)).ravel())
+
+    def residual_segments(self) -> np.ndarray:
+        """The residuals drawn, shape (N, 2, 2): ((x_i, y_i), (x_i, y_pred_i)); empty if none."""
+        if not self.residuals.isVisible():
+            return np.empty((0, 2, 2))
+        xs, ys = self.residuals.getData()
+        if xs is None or ys is None:
+            return np.empty((0, 2, 2))
+        return np.column_stack((xs, ys)).reshape(-1, 2, 2)
+
+    def set_font_scale(self, scale: float) -> None:
+        """Presenter mode: axes, title and labels `scale` times larger."""
+        apply_font_scale(self.getPlotItem(), scale)
+        self.label.set_scale(scale)
+        self.phase_label.set_scale(scale)
         self._place_label()
 
     def _on_view_resized(self) -> None:
@@ -116,4 +178,13 @@ class FitPlot(pg.PlotWidget):
             return bool(np.any((xs > grown.left()) & (xs < grown.right())
                                & (ys > grown.top()) & (ys < grown.bottom())))
 
-        place_text(self.label, view, pick_spot(candidates, inside, [], hits_points))
+        spot = pick_spot(candidates, inside, [], hits_points)
+        place_text(self.label, view, spot)
+        if self.phase_label.isVisible():  # in a corner, clear of the points and that label
+            wrap_to(self.phase_label, inside.width() - 16)
+            width, height = text_size(self.phase_label)
+            corners = [QRectF(inside.left() + 8, inside.top() + 8, width, height),
+                       QRectF(inside.right() - width - 8, inside.bottom() - height - 8,
+                              width, height),
+                       QRectF(inside.right() - width - 8, inside.top() + 8, width, height)]
+            place_text(self.phase_label, view, pick_spot(corners, inside, [spot], hits_points))

@@ -13,16 +13,38 @@ from PySide6.QtGui import QFont
 from gdviz.ui.style import COLORS
 
 
-def text_item(color: str, size: int = 13) -> pg.TextItem:
-    item = pg.TextItem(color=COLORS.get(color, color))
-    item.setFont(QFont("DejaVu Sans", size))
-    return item
+class Label(pg.TextItem):
+    """A text item that remembers its normal size, so presenter mode can scale it."""
+
+    def __init__(self, color: str, size: float, backed: bool = False) -> None:
+        # `backed`: on a light box, for labels that may have to sit over a curve or heatmap.
+        super().__init__(color=COLORS.get(color, color),
+                         fill=pg.mkBrush(255, 255, 255, 215) if backed else None)
+        self.base_size = size
+        self.set_scale(1.0)
+
+    def set_scale(self, scale: float) -> None:
+        font = QFont("DejaVu Sans")
+        font.setPointSizeF(self.base_size * scale)
+        self.setFont(font)
+
+
+def text_item(color: str, size: int = 13, backed: bool = False) -> Label:
+    return Label(color, size, backed)
 
 
 def text_size(item: pg.TextItem) -> tuple[float, float]:
     """The text's size in pixels (a TextItem ignores the view's scaling)."""
     rect = item.textItem.boundingRect()
     return rect.width(), rect.height()
+
+
+def wrap_to(item: pg.TextItem, width: float) -> None:
+    """Let `item` wrap at spaces when its one line is wider than `width` pixels (a long label
+    in presenter mode, a small plot), and unwrap it again when there is room."""
+    item.setTextWidth(-1)
+    if text_size(item)[0] > width > 40:
+        item.setTextWidth(width)
 
 
 def place_text(item: pg.TextItem, view: pg.ViewBox, rect: QRectF) -> None:
@@ -48,6 +70,33 @@ def pick_spot(candidates: Sequence[QRectF], inside: QRectF, obstacles: Sequence[
                 and not (hits and hits(rect))):
             return rect
     return min(candidates, key=cost)
+
+
+def pick_spot_among(candidates: Sequence[QRectF], inside: QRectF, obstacles: Sequence[QRectF],
+                    points: tuple[np.ndarray, np.ndarray], margin: float = 4.0) -> QRectF:
+    """pick_spot for labels that must stay clear of many scene points (a curve's samples):
+    the same choice, with every candidate tested against every point at once (a per-rect
+    test cost a sub-step ~3 ms on the loss surface)."""
+    rects = [spot for rect in candidates for spot in (rect, _shifted_into(rect, inside))]
+    box = np.array([(r.left(), r.top(), r.right(), r.bottom()) for r in rects])
+    left, top, right, bottom = box.T
+    xs, ys = points
+    hit = (((xs[None, :] > (left - margin)[:, None]) & (xs[None, :] < (right + margin)[:, None])
+            & (ys[None, :] > (top - margin)[:, None]) & (ys[None, :] < (bottom + margin)[:, None]))
+           .any(axis=1) if len(xs) else np.zeros(len(rects), dtype=bool))
+
+    def overlap(o: QRectF) -> np.ndarray:
+        w = np.clip(np.minimum(right, o.right()) - np.maximum(left, o.left()), 0.0, None)
+        h = np.clip(np.minimum(bottom, o.bottom()) - np.maximum(top, o.top()), 0.0, None)
+        return w * h
+
+    area = (right - left) * (bottom - top)
+    covered = sum((overlap(o) for o in obstacles), np.zeros(len(rects)))
+    outside = area - overlap(inside)
+    clean = (outside <= 0.0) & (covered <= 0.0) & ~hit
+    if clean.any():
+        return rects[int(np.argmax(clean))]
+    return rects[int(np.argmin(covered + 1e6 * outside + area * hit))]
 
 
 def _shifted_into(rect: QRectF, inside: QRectF) -> QRectF:

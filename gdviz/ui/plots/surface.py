@@ -6,9 +6,12 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QFont
 
 from gdviz.core.history import History
+from gdviz.core.phases import Phase
+from gdviz.ui.formatting import number
 from gdviz.ui.plots.common import (
     BLOW_UP,
     CONTOUR_LEVELS,
@@ -16,16 +19,31 @@ from gdviz.ui.plots.common import (
     RECENT_DOTS,
     SURFACE_GRID,
     SURFACE_SHRINK,
+    apply_font_scale,
+    cache_static,
     decade_ticks,
     decimated_indices,
+    densified,
     finite_only,
     padded_range,
     power_of_ten_text,
+    scale_axis,
+    set_data,
     set_title,
     style_plot,
 )
+from gdviz.ui.plots.labels import scene_points
+from gdviz.ui.plots.overlays import ArrowOverlay, PointLabel, ScenePoints, TangentOverlay
+from gdviz.ui.plots.phase import PhaseView, phase_view, update_text
 from gdviz.ui.run_model import RunModel
 from gdviz.ui.style import COLORS, key, pen, plot_title
+
+COLOR_BAR_FONT = 9
+TANGENT_COLOR = "#0072B2"
+TRAINER_SLOPE_COLOR = "#CC79A7"
+GRADIENT_COLOR = "#CC79A7"
+STEP_COLOR = "#D55E00"
+
 
 
 class SurfacePlot(pg.PlotWidget):
@@ -45,12 +63,14 @@ class SurfacePlot(pg.PlotWidget):
         # The heatmap's key: its colours are log10 of the loss above the minimum.
         self.color_bar = pg.ColorBarItem(values=(0, 1), width=10, colorMap=colormap,
                                          interactive=False, colorMapMenu=False)
-        small = QFont("DejaVu Sans", 9)
+        small = QFont("DejaVu Sans", COLOR_BAR_FONT)
         self.color_bar.axis.setStyle(tickFont=small, tickTextOffset=3)
-        self.color_bar.axis.setLabel("L − L_min (log scale)", **{"font-size": "9pt"})
+        self.color_bar.axis.setLabel("L − L_min (log scale)",
+                                     **{"font-size": f"{COLOR_BAR_FONT}pt"})
         self.color_bar.axis.setWidth(None)  # room for the label beside the ticks
         self.contours: list[pg.IsocurveItem] = []
         self.curve = pg.PlotDataItem(pen=pen("surface", 3))
+        cache_static(self.image, self.curve)
         # The path is a plain line; dots only on the latest points (thousands of symbols are
         # slow in pyqtgraph, and the recent steps are the ones a lecture talks about).
         self.path = pg.PlotDataItem(pen=pen("path", 2.5))
@@ -64,6 +84,15 @@ class SurfacePlot(pg.PlotWidget):
                      self.current):
             self.addItem(item)
         self.current.setZValue(10)
+        # Lecture mode: made once and hidden; a phase change only moves and shows them.
+        self.loss_label = PointLabel(self, "text", 13)
+        self.tangent = TangentOverlay(self, TANGENT_COLOR, TRAINER_SLOPE_COLOR)
+        self.gradient_arrow = ArrowOverlay(self, GRADIENT_COLOR, dashed=True)
+        self.step_arrow = ArrowOverlay(self, STEP_COLOR)
+        self._overlays = (self.loss_label, self.tangent, self.gradient_arrow, self.step_arrow)
+        view = self.getViewBox()
+        view.sigRangeChanged.connect(self._layout_overlays)
+        view.sigResized.connect(self._layout_overlays)
 
     def rebuild(self) -> None:
         """A new run: new data, maybe another model; the surface is recomputed lazily."""
@@ -129,25 +158,35 @@ class SurfacePlot(pg.PlotWidget):
         if start is None:
             return  # nothing sensible to frame: the start is chosen by the seed when ready
         history = model.history
+        phase = phase_view(model)
         if history is None:
             path_w, path_b = np.array([start[0]]), np.array([start[1]])
         else:
-            indices = decimated_indices(model.cursor + 1)
-            path_w = self._visited(history, "w", indices)
-            path_b = (self._visited(history, "b", indices) if landscape.with_bias
-                      else np.zeros_like(path_w))
-            path_w, path_b = finite_only(path_w, path_b)
+            path_w, path_b = self._path(history, model.cursor)
         # The view holds the start, the optimum and the path up to the cursor: a diverging
         # path keeps its last zig-zags in view at every epoch, on axes that say how far out.
+        # (Up to the cursor also while sub-stepping: a phase change never moves the view.)
         points_w = np.append(path_w, (landscape.optimum[0], start[0]))
         points_b = np.append(path_b, (optimum_b, start[1]))
+        if history is not None and phase.shown != model.cursor:  # before the update: θ_{k−1}
+            path_w, path_b = self._path(history, phase.shown)
         extent = self._extent
         if landscape.with_bias:
             self._refresh_2d(points_w, points_b, path_w, path_b)
         else:
-            self._refresh_1d(points_w, path_w)
+            self._refresh_1d(points_w, path_w, phase.shown)
         if self._extent != extent:
             self._note_zoom(start)
+        self._show_phase(phase)
+
+    def _path(self, history: History, last: int) -> tuple[np.ndarray, np.ndarray]:
+        """The visited (w, b) of epochs 0..last, decimated, finite."""
+        indices = decimated_indices(last + 1)
+        path_w = self._visited(history, "w", indices)
+        path_b = (self._visited(history, "b", indices) if self.model.landscape.with_bias
+                  else np.zeros_like(path_w))
+        path_w, path_b = finite_only(path_w, path_b)
+        return path_w, path_b
 
     def _note_zoom(self, start: tuple[float, float]) -> None:
         """Say so when the view has zoomed far out to follow a diverging path."""
@@ -188,13 +227,13 @@ class SurfacePlot(pg.PlotWidget):
             self._clear_path()
             self.start.setData(xs[:1], ys[:1])
             return
-        self.path.setData(xs, ys)
-        self.recent.setData(xs[-RECENT_DOTS:], ys[-RECENT_DOTS:])
+        set_data(self.path, xs, ys)
+        set_data(self.recent, xs[-RECENT_DOTS:], ys[-RECENT_DOTS:])
         if len(xs):
-            self.start.setData(xs[:1], ys[:1])
-            self.current.setData(xs[-1:], ys[-1:])
+            set_data(self.start, xs[:1], ys[:1])
+            set_data(self.current, xs[-1:], ys[-1:])
 
-    def _refresh_1d(self, points_w: np.ndarray, path_w: np.ndarray) -> None:
+    def _refresh_1d(self, points_w: np.ndarray, path_w: np.ndarray, shown: int) -> None:
         landscape = self.model.landscape
         w_low, w_high = padded_range(points_w)
         if self._needs_frame((w_low, w_high)):
@@ -210,9 +249,9 @@ class SurfacePlot(pg.PlotWidget):
         self._show_path(path_w, path_loss)
         if self.model.history is not None:
             # The current point at the loss the loss plot shows for this epoch.
-            current = self.model.session.loss_after(self.model.cursor)
-            self.current.setData(path_w[-1:], [current] if math.isfinite(current) else [])
-        self.optimum.setData([landscape.optimum[0]], [landscape.min_loss])
+            current = self.model.session.loss_after(shown)
+            set_data(self.current, path_w[-1:], [current] if math.isfinite(current) else [])
+        set_data(self.optimum, [landscape.optimum[0]], [landscape.min_loss])
 
     def _refresh_2d(self, points_w: np.ndarray, points_b: np.ndarray, path_w: np.ndarray,
                     path_b: np.ndarray) -> None:
@@ -223,7 +262,7 @@ class SurfacePlot(pg.PlotWidget):
             self.setRange(xRange=(w_low, w_high), yRange=(b_low, b_high), padding=0)
         self._show_path(path_w, path_b)
         optimum = self.model.landscape.optimum
-        self.optimum.setData([optimum[0]], [optimum[1]])
+        set_data(self.optimum, [optimum[0]], [optimum[1]])
 
     def _draw_surface(self, w_low: float, w_high: float, b_low: float, b_high: float) -> None:
         self._extent = (w_low, w_high, b_low, b_high)
@@ -246,6 +285,7 @@ class SurfacePlot(pg.PlotWidget):
             iso = pg.IsocurveItem(data=log_excess.T, level=float(level),
                                   pen=pg.mkPen((255, 255, 255, 130), width=1.2))
             iso.setParentItem(self.image)
+            cache_static(iso)
             self.contours.append(iso)
 
     def _label_color_bar(self, levels: tuple[float, float]) -> None:
@@ -253,3 +293,107 @@ class SurfacePlot(pg.PlotWidget):
         self.color_bar.setLevels(levels)
         ticks = [(float(k), power_of_ten_text(k)) for k in decade_ticks(*levels, room=6)]
         self.color_bar.axis.setTicks([ticks])
+
+    # --- lecture mode ----------------------------------------------------------------------------
+
+    def _show_phase(self, view: PhaseView) -> None:
+        """The overlays of the phase shown; all hidden for a whole epoch (the usual look)."""
+        explanation = view.explanation
+        shown: set[object] = set()
+        if view.sub_stepping and explanation is not None and explanation.loss is not None:
+            before = explanation.params_before
+            at = (before[0], before[1] if len(before) > 1 else explanation.loss)
+            if view.phase is Phase.LOSS:
+                self.loss_label.show(at, f"L = {number(explanation.loss)}")
+                shown.add(self.loss_label)
+            elif view.phase is Phase.BACKWARD:
+                shown.add(self._show_gradient(view, at))
+            elif view.phase is Phase.UPDATE:
+                self._show_step(view, at)
+                shown.add(self.step_arrow)
+        for overlay in self._overlays:
+            if overlay not in shown:
+                overlay.hide()
+        self._layout_overlays()
+
+    def _show_gradient(self, view: PhaseView, at: tuple[float, float]) -> object:
+        """1-D: the tangent with the true slope dL/dw (and the trainer's, if it differs).
+        2-D: an arrow along −grad, lr × grad long: exactly the step the update will take."""
+        explanation = view.explanation
+        assert explanation is not None
+        steps = explanation.steps
+        if self.model.landscape.with_bias:
+            lr = steps[0].lr
+            end = (at[0] - lr * steps[0].grad, at[1] - lr * steps[1].grad)
+            grads = ", ".join(number(s.grad) for s in steps)
+            self.gradient_arrow.show(at, end, f"−lr × ∇L, the coming step\n∇L = ({grads})")
+            return self.gradient_arrow
+        step = steps[0]
+        scale = explanation.gradient_scale
+        carried = self.model.config.forget_zero_grad
+        # The recorded grad is scale × dL/dw, plus earlier epochs' when zero_grad is left out:
+        # the true slope is then the fresh gradient, the sum of this epoch's contributions.
+        fresh = float(np.sum(step.contributions)) if carried else step.grad
+        slope = fresh / scale
+        lines = [f"dL/dw = {number(slope)}"]
+        used: float | None = None
+        if scale != 1.0:
+            lines.append(f"the update uses {scale:g} × dL/dw = {number(step.grad)}")
+            used = step.grad
+        elif carried:
+            lines.append(f"the update uses {number(step.grad)} (no zero_grad)")
+            used = step.grad
+        self.tangent.show(at, slope, used, "\n".join(lines))
+        return self.tangent
+
+    def _show_step(self, view: PhaseView, at: tuple[float, float]) -> None:
+        """From θ_{k−1} to θ_k: along w at the old loss (1-D), in (w, b) on the heatmap."""
+        explanation = view.explanation
+        assert explanation is not None
+        after = explanation.params_after
+        steps = explanation.steps
+        if self.model.landscape.with_bias:
+            end = (after[0], after[1])
+            text = "\n".join(f"{s.name}: {update_text(s)}" for s in steps)
+        else:
+            end = (after[0], at[1])
+            text = update_text(steps[0])
+        self.step_arrow.show(at, end, text)
+
+    def _layout_overlays(self, *_changed: object) -> None:
+        if not any(overlay.shown for overlay in self._overlays):
+            return
+        taken: list[QRectF] = []
+        drawn = self._drawn_points()
+        for overlay in self._overlays:
+            overlay.layout(taken, drawn)
+
+    def _drawn_points(self) -> ScenePoints:
+        """Scene points along the curve, the path, the markers and the overlays' lines: the
+        labels keep clear of them, so they sit beside what they name, not on it."""
+        lines = [self.curve, self.path, self.tangent.line, self.tangent.used,
+                 self.step_arrow.line, self.gradient_arrow.line]
+        xs, ys = [], []
+        for item in lines:
+            if not item.isVisible():
+                continue
+            x, y = item.getData()
+            if x is not None and y is not None and len(x):
+                x, y = densified(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+                xs.append(x)
+                ys.append(y)
+        for marker in (self.current, self.start, self.optimum):
+            x, y = marker.getData()
+            xs.append(np.asarray(x, dtype=float))
+            ys.append(np.asarray(y, dtype=float))
+        sx, sy = scene_points(self.getViewBox(), np.concatenate(xs), np.concatenate(ys))
+        keep = np.isfinite(sx) & np.isfinite(sy)
+        return sx[keep], sy[keep]
+
+    def set_font_scale(self, scale: float) -> None:
+        """Presenter mode: axes, title, colour bar and overlay texts `scale` times larger."""
+        apply_font_scale(self.getPlotItem(), scale)
+        scale_axis(self.color_bar.axis, scale, base_size=COLOR_BAR_FONT)
+        for overlay in self._overlays:
+            overlay.set_scale(scale)
+        self._layout_overlays()
