@@ -1,5 +1,7 @@
-"""The main window: controls on the left, four live plots in the middle, the step written out
-and the notebook's log on the right, transport controls and a timeline on top."""
+"""The main window: four live plots in the middle; around them, in docks the user can move,
+the settings, the notebook's code, the step written out, the autograd graph, the per-sample
+contributions, the gradient check and the log; transport controls and a timeline on top.
+Lecture mode: Down/PageDown and Up/PageUp walk one phase of an epoch; F5 presents."""
 
 from __future__ import annotations
 
@@ -12,24 +14,35 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QComboBox,
-    QDockWidget,
     QGridLayout,
     QLabel,
     QMainWindow,
     QScrollArea,
     QSlider,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from gdviz.core.config import ConfigError, RunConfig, build_config, describe_change
+from gdviz.core.phases import phase_title
 from gdviz.core.resources import resource_path
+from gdviz.ui.code_panel import CodePanel
 from gdviz.ui.controls import DEFAULT_SPEED_INDEX, SPEEDS, ControlsPanel
 from gdviz.ui.data_editor import DatasetEditor
 from gdviz.ui.formatting import number
+from gdviz.ui.gradcheck_panel import GradCheckPanel
+from gdviz.ui.graph_view import GraphView
+from gdviz.ui.layout import (
+    PRESENTER_FONT_SCALE,
+    Docks,
+    SavedLayout,
+    arrange,
+    arrange_presenter,
+    is_compact,
+    make_dock,
+)
 from gdviz.ui.log_panel import LogPanel
-from gdviz.ui.plots import FitPlot, LossPlot, SurfacePlot, WeightsPlot
+from gdviz.ui.plots import ContributionsPlot, FitPlot, LossPlot, SurfacePlot, WeightsPlot
 from gdviz.ui.run_model import RunModel
 from gdviz.ui.screen import epoch_texts, fit_to_screen, fix_width_for
 from gdviz.ui.step_panel import StepPanel
@@ -37,6 +50,8 @@ from gdviz.ui.style import bold, configure_pyqtgraph
 from gdviz.ui.widgets import named
 
 STEP_PANEL_PLAYING_S = 0.2
+# Keys a focused settings field keeps for itself rather than the run's shortcuts.
+FIELD_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
 PAINT_SETTLE_MS = 6  # longer than Qt's 5 ms update-request interval
 STATE_TEXT = {"loading": "loading…", "ready": "ready", "playing": "playing", "paused": "paused",
               "finished": "finished", "diverged": "diverged", "failed": "failed"}
@@ -59,10 +74,12 @@ class MainWindow(QMainWindow):
         self._make_toolbar()
         self._make_side_panels(config)
         self._make_central()
+        self._make_docks()
         self._make_status_bar()
         self._make_menus()
 
         self._step_panel_time = 0.0
+        self._presenting: SavedLayout | None = None
         self.model.view_reports_paint = True  # see event()
         self._frame_pending = False
         self._paint_settled_timer = QTimer(self, singleShot=True, interval=PAINT_SETTLE_MS)
@@ -80,13 +97,15 @@ class MainWindow(QMainWindow):
 
     def _action(self, name: str, text: str, icon_name: str | None,
                 shortcut: str | QKeySequence | QKeySequence.StandardKey | Qt.Key,
-                slot: object, tip: str) -> QAction:
+                slot: object, tip: str, *more_shortcuts: Qt.Key) -> QAction:
         action = QAction(text, self)
         action.setObjectName(name)
         if icon_name:
             action.setIcon(icon(icon_name))
-        action.setShortcut(QKeySequence(shortcut))
-        action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString()})")
+        keys = [QKeySequence(shortcut), *(QKeySequence(k) for k in more_shortcuts)]
+        action.setShortcuts(keys)
+        names = " or ".join(k.toString() for k in keys)
+        action.setToolTip(f"{tip} ({names})")
         action.triggered.connect(slot)
         self.addAction(action)  # shortcuts work wherever the focus is in the window
         return action
@@ -101,7 +120,30 @@ class MainWindow(QMainWindow):
         self.action_step_back = self._action("actionStepBack", "Step back", "step-back",
                                              Qt.Key.Key_Left, model.step_back, "One epoch back")
         self.action_reset = self._action("actionReset", "Reset", "reset", Qt.Key.Key_Home,
-                                         model.reset, "Back to epoch 0")
+                                         self._on_reset_triggered,
+                                         "Back to epoch 0, lessons off")
+        # Lecture mode: one phase of the epoch at a time; a presentation clicker sends
+        # PageDown / PageUp.
+        self.action_sub_step = self._action(
+            "actionSubStep", "Sub-step", None, Qt.Key.Key_Down, model.sub_step,
+            "One phase on: forward, loss, backward, update, zero_grad", Qt.Key.Key_PageDown)
+        self.action_sub_step_back = self._action(
+            "actionSubStepBack", "Sub-step back", None, Qt.Key.Key_Up, model.sub_step_back,
+            "One phase back", Qt.Key.Key_PageUp)
+        self.action_presenter = self._action("actionPresenter", "Presenter mode", None,
+                                             Qt.Key.Key_F5, self._on_presenter_triggered,
+                                             "Full screen, large type (Esc leaves)")
+        self.action_presenter.setCheckable(True)
+        self.action_leave_presenter = self._action(
+            "actionLeavePresenter", "Leave presenter mode", None, Qt.Key.Key_Escape,
+            self.leave_presenter, "Leave presenter mode")
+        self.action_leave_presenter.setEnabled(False)
+        self.action_forget_zero_grad = self._lesson_action(
+            "actionForgetZeroGrad", "Forget zero_grad", "forget_zero_grad",
+            "Leave out w.grad.zero_() / optimizer.zero_grad(): gradients accumulate")
+        self.action_update_with_grad = self._lesson_action(
+            "actionUpdateWithGrad", "Update without no_grad", "update_with_grad",
+            "Update w outside torch.no_grad(): torch raises its RuntimeError")
         self.action_run_to_end = self._action("actionRunToEnd", "Run to end", "run-to-end",
                                               Qt.Key.Key_End, model.run_to_end,
                                               "Train to the epoch limit")
@@ -109,6 +151,14 @@ class MainWindow(QMainWindow):
                                         self.close, "Quit")
         self.action_quit.setShortcut(QKeySequence("Ctrl+Q"))
         self.action_import = named(QAction("Import CSV…", self), "actionImportCsv")
+
+    def _lesson_action(self, name: str, text: str, lesson: str, tip: str) -> QAction:
+        action = named(QAction(text, self, checkable=True), name)
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        action.setData(lesson)
+        action.toggled.connect(self._on_lesson_toggled)
+        return action
 
     def _make_toolbar(self) -> None:
         bar = self.addToolBar("Transport")
@@ -118,6 +168,10 @@ class MainWindow(QMainWindow):
         for action in (self.action_reset, self.action_step_back, self.action_play,
                        self.action_step, self.action_run_to_end):
             bar.addAction(action)
+        bar.addSeparator()
+        self.phase_label = named(QLabel(), "phaseLabel")
+        self.phase_label.setToolTip("The phase of the epoch shown (↓ / ↑ walk the phases)")
+        bar.addWidget(self.phase_label)
         bar.addSeparator()
         self.speed_combo = named(QComboBox(), "speedCombo")
         for text, speed in SPEEDS:
@@ -163,12 +217,7 @@ class MainWindow(QMainWindow):
         # As wide as the settings need, so they never scroll sideways (the widest row decides).
         scroll.setMinimumWidth(column.minimumSizeHint().width()
                                + scroll.verticalScrollBar().sizeHint().width() + 4)
-        dock = named(QDockWidget("Settings", self), "settingsDock")
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        dock.setWidget(scroll)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.settings_dock = dock
+        self.settings_dock = make_dock(self, "Settings", "settingsDock", scroll)
 
     def _make_central(self) -> None:
         model = self.model
@@ -188,22 +237,30 @@ class MainWindow(QMainWindow):
         plots.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.plots_area = plots
 
+        self.plots_grid = grid
+        self.setCentralWidget(plots)
+
+    def _make_docks(self) -> None:
+        model = self.model
         self.step_panel = StepPanel(model)
         self.log_panel = LogPanel(model)
-        side = QSplitter(Qt.Orientation.Vertical)
-        side.addWidget(self.step_panel)
-        side.addWidget(self.log_panel)
-        side.setSizes([560, 300])
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(plots)
-        splitter.addWidget(side)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        # The step and log lines are about 40 characters: give them that where there is room.
-        room = self.width() - self.settings_dock.sizeHint().width()
-        side_width = min(460, max(300, room // 3))
-        splitter.setSizes([max(400, room - side_width), side_width])
-        self.setCentralWidget(splitter)
+        self.code_panel = CodePanel(model)
+        self.graph_view = GraphView(model)
+        self.gradcheck_panel = GradCheckPanel(model)
+        self.contributions_plot = ContributionsPlot(model)
+        self.docks = Docks(
+            settings=self.settings_dock,
+            code=make_dock(self, "Code", "codeDock", self.code_panel),
+            step=make_dock(self, "Step", "stepDock", self.step_panel),
+            gradcheck=make_dock(self, "Gradient check", "gradCheckDock", self.gradcheck_panel),
+            log=make_dock(self, "Log", "logDock", self.log_panel),
+            graph=make_dock(self, "Autograd graph", "graphDock", self.graph_view),
+            contributions=make_dock(self, "Per-sample gradient", "contributionsDock",
+                                    self.contributions_plot),
+        )
+        screen = self.screen()
+        room = screen.availableGeometry().size() if screen is not None else self.size()
+        arrange(self, self.docks, is_compact(room))
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
@@ -234,10 +291,19 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.action_quit)
         run_menu = menus.addMenu("&Run")
         for action in (self.action_play, self.action_step, self.action_step_back,
-                       self.action_reset, self.action_run_to_end):
+                       self.action_sub_step, self.action_sub_step_back, self.action_reset,
+                       self.action_run_to_end):
             run_menu.addAction(action)
+        lessons_menu = menus.addMenu("&Lessons")
+        lessons_menu.setObjectName("lessonsMenu")
+        lessons_menu.setToolTipsVisible(True)
+        lessons_menu.addAction(self.action_forget_zero_grad)
+        lessons_menu.addAction(self.action_update_with_grad)
         view_menu = menus.addMenu("&View")
-        view_menu.addAction(self.settings_dock.toggleViewAction())
+        view_menu.addAction(self.action_presenter)
+        view_menu.addSeparator()
+        for dock in self.docks.all():
+            view_menu.addAction(dock.toggleViewAction())
         log_action = named(QAction("Log-scale loss", self, checkable=True), "actionLogScale")
         log_action.toggled.connect(self.loss_plot.log_check.setChecked)
         self.loss_plot.log_check.toggled.connect(log_action.setChecked)
@@ -251,8 +317,24 @@ class MainWindow(QMainWindow):
             spin.installEventFilter(self)
         for combo in (self.controls.trainer_combo, self.controls.gradient_combo):
             combo.activated.connect(self._on_field_done)
+        # Up/Down/PageUp/PageDown belong to a focused field (a spin box, the data table or its
+        # cell editor, created later): watch whatever takes the focus in the settings.
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._on_app_focus_changed)
+
+    @Slot(QWidget, QWidget)
+    def _on_app_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if new is not None and self.settings_dock.isAncestorOf(new):
+            new.removeEventFilter(self)  # installed once, however often it takes the focus
+            new.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
+        if (event.type() == QEvent.Type.ShortcutOverride
+                and event.key() in FIELD_KEYS  # type: ignore[attr-defined]
+                and isinstance(watched, QWidget) and self.settings_dock.isAncestorOf(watched)):
+            event.accept()  # the field moves or edits; the sub-step shortcuts stay quiet
+            return True
         if event.type() == QEvent.Type.KeyPress and isinstance(watched, QAbstractSpinBox):
             key = event.key()  # type: ignore[attr-defined]
             if key == Qt.Key.Key_Escape:
@@ -287,6 +369,97 @@ class MainWindow(QMainWindow):
     def _on_paint_settled_timer_timeout(self) -> None:
         self._frame_pending = False
         self.model.frame_painted()
+
+    @Slot()
+    def _on_reset_triggered(self) -> None:
+        """Home: back to epoch 0, and the lessons off (the notebook's own cell again)."""
+        config = self.model.config
+        if config.forget_zero_grad or config.update_with_grad:
+            self.model.set_config(config.replace(forget_zero_grad=False, update_with_grad=False),
+                                  "lessons off")
+        else:
+            self.model.reset()
+
+    @Slot(bool)
+    def _on_lesson_toggled(self, checked: bool) -> None:
+        action = self.sender()
+        if not isinstance(action, QAction):
+            return
+        lesson = str(action.data())
+        config = self.model.config
+        if getattr(config, lesson) == checked:
+            return
+        try:
+            new = config.replace(**{lesson: checked})
+        except ConfigError as error:
+            self._on_model_message(error.ui_text)
+            self._sync_lessons()
+            return
+        self.model.set_config(new, f"lesson {action.text()} {'on' if checked else 'off'}")
+
+    def _sync_lessons(self) -> None:
+        config = self.model.config
+        for action in (self.action_forget_zero_grad, self.action_update_with_grad):
+            lesson = str(action.data())
+            action.blockSignals(True)
+            action.setChecked(bool(getattr(config, lesson)))
+            action.setEnabled(lesson in config.spec.lessons)
+            action.blockSignals(False)
+
+    @Slot()
+    def _on_presenter_triggered(self) -> None:
+        if self._presenting is None:
+            self.enter_presenter()
+        else:
+            self.leave_presenter()
+
+    def enter_presenter(self) -> None:
+        """Full screen, large type; settings and log hidden. Esc (or F5) leaves."""
+        if self._presenting is not None:
+            return
+        self._presenting = SavedLayout(self.saveState(), self.windowState())
+        for plot in (self.loss_plot, self.weights_plot):
+            plot.hide()  # the surface and the fit get their room
+        self.showFullScreen()
+        arrange_presenter(self, self.docks)
+        self._set_font_scale(PRESENTER_FONT_SCALE)
+        self._sync_presenter_actions()
+
+    @Slot()
+    def leave_presenter(self) -> None:
+        saved = self._presenting
+        if saved is None:
+            return
+        self._presenting = None
+        self._set_font_scale(1.0)
+        for plot in (self.loss_plot, self.weights_plot):
+            plot.show()
+        self.setWindowState(saved.window_state)
+        self.restoreState(saved.state)
+        self._sync_presenter_actions()
+
+    @property
+    def presenting(self) -> bool:
+        return self._presenting is not None
+
+    def _sync_presenter_actions(self) -> None:
+        self.action_presenter.blockSignals(True)
+        self.action_presenter.setChecked(self.presenting)
+        self.action_presenter.blockSignals(False)
+        self.action_leave_presenter.setEnabled(self.presenting)
+
+    def _set_font_scale(self, scale: float) -> None:
+        font = QApplication.font()
+        font.setPointSizeF(font.pointSizeF() * scale)
+        self.setFont(font)  # toolbar, labels, dock titles, status bar
+        self.epoch_label.setFont(bold(round(16 * scale)))
+        self._epoch_label_limit = -1  # its fixed width is measured again
+        for view in (self.surface_plot, self.loss_plot, self.weights_plot, self.fit_plot,
+                     self.contributions_plot, self.code_panel, self.graph_view,
+                     self.step_panel, self.gradcheck_panel):
+            view.set_font_scale(scale)
+        self._size_status_labels(self.model.config.param_names)
+        self._on_model_updated()
 
     @Slot()
     def _on_play_triggered(self) -> None:
@@ -338,7 +511,12 @@ class MainWindow(QMainWindow):
         self.loss_plot.rebuild()
         self.weights_plot.rebuild()
         self.fit_plot.rebuild()
+        self.contributions_plot.rebuild()
         self.log_panel.rebuild()
+        self.code_panel.rebuild()
+        self.graph_view.rebuild()
+        self.gradcheck_panel.rebuild()
+        self._sync_lessons()
         self._on_model_updated()
 
     @Slot()
@@ -348,14 +526,21 @@ class MainWindow(QMainWindow):
         self.loss_plot.refresh()
         self.weights_plot.refresh()
         self.fit_plot.refresh()
-        # While training plays, the step panel (text laid out to fit, ~4 ms) is written a few
-        # times a second: no one reads it at 60 frames a second, and those milliseconds are
+        self.contributions_plot.refresh()
+        # While training plays, the text panels (laid out to fit, ~4 ms) are written a few
+        # times a second: no one reads them at 60 frames a second, and those milliseconds are
         # the window's share of the GIL. Any other update, the last one of a run included,
-        # writes it at once.
+        # writes them at once. The graph is built only when the run rests: on demand.
         now = time.perf_counter()
-        if model.state != "playing" or now - self._step_panel_time >= STEP_PANEL_PLAYING_S:
+        playing = model.state == "playing"
+        if not playing or now - self._step_panel_time >= STEP_PANEL_PLAYING_S:
             self._step_panel_time = now
             self.step_panel.refresh()
+            self.code_panel.refresh()
+            self.gradcheck_panel.refresh()
+        if not playing:
+            self.graph_view.refresh()
+        self._show_phase()
         self.log_panel.refresh()
         limit = model.config.epochs
         slider = self.timeline_slider
@@ -372,6 +557,14 @@ class MainWindow(QMainWindow):
             self._frame_pending = True  # acknowledged in event() once painted
         else:
             model.frame_painted()  # nothing will be painted: do not hold training back
+
+    def _show_phase(self) -> None:
+        phase = self.model.phase
+        spec = self.model.config.spec
+        if phase is None:
+            self.phase_label.setText("whole epochs (↓ sub-steps)")
+        else:
+            self.phase_label.setText(f"▶ {phase_title(phase, spec.gradient_word)}")
 
     @Slot(str)
     def _on_model_state_changed(self, state: str) -> None:
@@ -398,11 +591,13 @@ class MainWindow(QMainWindow):
         labels["epoch"].setText(f"epoch {model.cursor} / {model.config.epochs}")
         history = model.history
         # The plots' convention: epoch k is the state after k updates, so is its loss.
-        loss = model.session.loss_after(model.cursor)
+        # While sub-stepping, the parameters the views show: θ_{k−1} until the update.
+        shown = model.session.shown_params_epoch
+        loss = model.session.loss_after(shown)
         labels["loss"].setText(f"loss {loss:.6g}" if math.isfinite(loss) else "loss –")
         labels["loss"].setToolTip("the loss at the parameters shown, after this epoch's update")
         if history is not None:
-            params = history.params_at(model.cursor)
+            params = history.params_at(shown)
             labels["params"].setText("  ".join(
                 f"{name} = {number(value)}"
                 for name, value in zip(history.param_names, params, strict=True)))

@@ -10,7 +10,9 @@ from PySide6.QtCore import QEvent, QMargins, QObject, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QWidget
 
-PREFERRED_SIZE = QSize(1560, 940)
+# Lecture mode's panels (code, graph, plots, step, gradient check) want a full HD screen: the
+# window takes the whole screen unless it is larger than this.
+PREFERRED_SIZE = QSize(1900, 1040)
 # Before the window is shown its frame is unknown; a window manager's title bar is about this.
 ESTIMATED_FRAME = QMargins(4, 32, 4, 4)
 

@@ -1,0 +1,122 @@
+"""Where the window's panels go: docks the user can rearrange, arranged for the screen.
+
+A lecture needs the code, the graph, the surface, the fit, the step and the gradient check at
+once. On a 1920×1080 screen every panel has its own place; on a small one (a 1280×720
+projector) the side panels share tabs so the plots keep room. Presenter mode hides settings
+and log, enlarges every font and shows the rest full screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QByteArray, QSize, Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
+
+from gdviz.ui.widgets import named
+
+COMPACT_BELOW = QSize(1600, 900)  # smaller screens get tabbed side panels
+PRESENTER_FONT_SCALE = 1.6
+
+LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
+RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
+BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
+
+
+def make_dock(window: QMainWindow, title: str, object_name: str, widget: QWidget) -> QDockWidget:
+    """A dock the user may move, float and close (View menu brings it back)."""
+    dock = named(QDockWidget(title, window), object_name)
+    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                     | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+    dock.setWidget(widget)
+    return dock
+
+
+@dataclass
+class Docks:
+    settings: QDockWidget
+    code: QDockWidget
+    step: QDockWidget
+    gradcheck: QDockWidget
+    log: QDockWidget
+    graph: QDockWidget
+    contributions: QDockWidget
+
+    def all(self) -> tuple[QDockWidget, ...]:
+        return (self.settings, self.code, self.step, self.gradcheck, self.log, self.graph,
+                self.contributions)
+
+
+def is_compact(size: QSize) -> bool:
+    return size.width() < COMPACT_BELOW.width() or size.height() < COMPACT_BELOW.height()
+
+
+def arrange(window: QMainWindow, docks: Docks, compact: bool) -> None:
+    """Put every dock in its place for a large or a small screen."""
+    # The side columns run the window's full height; the bottom area sits under the plots.
+    window.setCorner(Qt.Corner.BottomLeftCorner, LEFT)
+    window.setCorner(Qt.Corner.BottomRightCorner, RIGHT)
+    for dock in docks.all():
+        window.removeDockWidget(dock)
+    window.addDockWidget(LEFT, docks.settings)
+    if compact:
+        # Code shares the left column with the settings (code in front: this is the lecture);
+        # the step panel leads a stack of tabs on the right.
+        window.tabifyDockWidget(docks.settings, docks.code)
+        window.addDockWidget(RIGHT, docks.step)
+        for dock in (docks.graph, docks.gradcheck, docks.contributions, docks.log):
+            window.tabifyDockWidget(docks.step, dock)
+        docks.code.raise_()
+        docks.step.raise_()
+    else:
+        window.addDockWidget(RIGHT, docks.code)
+        window.splitDockWidget(docks.code, docks.step, Qt.Orientation.Vertical)
+        window.splitDockWidget(docks.step, docks.gradcheck, Qt.Orientation.Vertical)
+        window.tabifyDockWidget(docks.gradcheck, docks.log)
+        docks.gradcheck.raise_()
+        window.addDockWidget(BOTTOM, docks.graph)
+        window.splitDockWidget(docks.graph, docks.contributions, Qt.Orientation.Horizontal)
+        width, height = window.width(), window.height()
+        # The code needs ~80 columns; the step panel and the gradient check share its column.
+        window.resizeDocks([docks.settings, docks.code],
+                           [round(width * 0.13), round(width * 0.37)], Qt.Orientation.Horizontal)
+        window.resizeDocks([docks.code, docks.step, docks.gradcheck],
+                           [round(height * 0.38), round(height * 0.37), round(height * 0.22)],
+                           Qt.Orientation.Vertical)
+        window.resizeDocks([docks.graph], [round(height * 0.38)], Qt.Orientation.Vertical)
+        window.resizeDocks([docks.graph, docks.contributions],
+                           [round(width * 0.34), round(width * 0.18)], Qt.Orientation.Horizontal)
+    for dock in docks.all():
+        dock.show()
+
+
+def arrange_presenter(window: QMainWindow, docks: Docks) -> None:
+    """Presenter mode: code on the left, step and gradient check on the right, the graph and
+    the contributions under the plots; settings and log hidden."""
+    window.setCorner(Qt.Corner.BottomLeftCorner, LEFT)
+    window.setCorner(Qt.Corner.BottomRightCorner, RIGHT)
+    for dock in docks.all():
+        window.removeDockWidget(dock)
+    window.addDockWidget(LEFT, docks.code)
+    window.addDockWidget(RIGHT, docks.step)
+    window.tabifyDockWidget(docks.step, docks.gradcheck)
+    docks.step.raise_()
+    window.addDockWidget(BOTTOM, docks.graph)
+    window.splitDockWidget(docks.graph, docks.contributions, Qt.Orientation.Horizontal)
+    for dock in (docks.code, docks.step, docks.gradcheck, docks.graph, docks.contributions):
+        dock.show()
+    docks.settings.hide()
+    docks.log.hide()
+    width, height = window.width(), window.height()
+    window.resizeDocks([docks.code, docks.step], [round(width * 0.34), round(width * 0.26)],
+                       Qt.Orientation.Horizontal)
+    window.resizeDocks([docks.graph], [round(height * 0.36)], Qt.Orientation.Vertical)
+
+
+@dataclass
+class SavedLayout:
+    """What presenter mode changes, to put back when it ends."""
+
+    state: QByteArray
+    window_state: Qt.WindowState
