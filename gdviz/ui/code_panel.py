@@ -23,6 +23,7 @@ from PySide6.QtGui import (
     QTextCursor,
     QTextDocument,
     QTextFormat,
+    QTextOption,
 )
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
@@ -137,7 +138,10 @@ class CodePanel(QPlainTextEdit):
         super().__init__(parent)
         self.setObjectName("codePanel")
         self.setReadOnly(True)
-        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # Long lines wrap rather than scroll sideways: the value at the end of the line being
+        # run must stay in sight in a narrow panel (1280×720) and in presenter mode.
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         # Space and the arrows belong to the run's actions; the mouse may still select text.
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._model = model
@@ -222,7 +226,10 @@ class CodePanel(QPlainTextEdit):
             selection.format.setBackground(CURRENT_LINE_COLOR)
             selection.format.setProperty(
                 QTextFormat.Property.FullWidthSelection, True)
-            selection.cursor = cursor
+            whole = QTextCursor(block)  # every wrapped line of it
+            whole.movePosition(QTextCursor.MoveOperation.EndOfBlock,
+                               QTextCursor.MoveMode.KeepAnchor)
+            selection.cursor = whole
             selections.append(selection)
         self.setExtraSelections(selections)
         self.ensureCursorVisible()

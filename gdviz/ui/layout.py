@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, QSize, Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar, QWidget
 
 from gdviz.ui.widgets import named
 
@@ -59,17 +59,20 @@ def arrange(window: QMainWindow, docks: Docks, compact: bool) -> None:
     window.setCorner(Qt.Corner.BottomRightCorner, RIGHT)
     for dock in docks.all():
         window.removeDockWidget(dock)
-    window.addDockWidget(LEFT, docks.settings)
     if compact:
-        # Code shares the left column with the settings (code in front: this is the lecture);
-        # the step panel leads a stack of tabs on the right.
-        window.tabifyDockWidget(docks.settings, docks.code)
-        window.addDockWidget(RIGHT, docks.step)
+        # One column beside the plots: the code (the settings in a tab behind it) above a
+        # stack of tabs led by the step panel. The plots keep the rest of the width.
+        window.addDockWidget(LEFT, docks.code)
+        window.splitDockWidget(docks.code, docks.step, Qt.Orientation.Vertical)
         for dock in (docks.graph, docks.gradcheck, docks.contributions, docks.log):
             window.tabifyDockWidget(docks.step, dock)
-        docks.code.raise_()
-        docks.step.raise_()
+        window.tabifyDockWidget(docks.code, docks.settings)
+        width, height = window.width(), window.height()
+        window.resizeDocks([docks.code], [round(width * 0.4)], Qt.Orientation.Horizontal)
+        window.resizeDocks([docks.code, docks.step], [round(height * 0.45), round(height * 0.55)],
+                           Qt.Orientation.Vertical)
     else:
+        window.addDockWidget(LEFT, docks.settings)
         window.addDockWidget(RIGHT, docks.code)
         window.splitDockWidget(docks.code, docks.step, Qt.Orientation.Vertical)
         window.splitDockWidget(docks.step, docks.gradcheck, Qt.Orientation.Vertical)
@@ -89,6 +92,9 @@ def arrange(window: QMainWindow, docks: Docks, compact: bool) -> None:
                            [round(width * 0.34), round(width * 0.18)], Qt.Orientation.Horizontal)
     for dock in docks.all():
         dock.show()
+    docks.code.raise_()  # in front of the settings where they share tabs
+    docks.step.raise_()
+    _whole_tab_titles(window)
 
 
 def arrange_presenter(window: QMainWindow, docks: Docks) -> None:
@@ -112,6 +118,13 @@ def arrange_presenter(window: QMainWindow, docks: Docks) -> None:
     window.resizeDocks([docks.code, docks.step], [round(width * 0.34), round(width * 0.26)],
                        Qt.Orientation.Horizontal)
     window.resizeDocks([docks.graph], [round(height * 0.36)], Qt.Orientation.Vertical)
+
+
+def _whole_tab_titles(window: QMainWindow) -> None:
+    """Dock tabs keep their whole titles ("S…" says nothing) and scroll when they do not fit."""
+    for bar in window.findChildren(QTabBar):
+        bar.setElideMode(Qt.TextElideMode.ElideNone)
+        bar.setUsesScrollButtons(True)
 
 
 @dataclass
