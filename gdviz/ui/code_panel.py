@@ -232,7 +232,15 @@ class CodePanel(QPlainTextEdit):
             selection.cursor = whole
             selections.append(selection)
         self.setExtraSelections(selections)
-        self.ensureCursorVisible()
+        if line is not None:
+            # The end of the line (its value) in the middle of the panel: the line and what
+            # comes before and after it stay in sight, however the long lines wrap.
+            end = QTextCursor(block)
+            end.movePosition(QTextCursor.MoveOperation.EndOfBlock)
+            self.setTextCursor(end)
+            self.centerCursor()
+        else:
+            self.ensureCursorVisible()
 
     def _apply_font(self) -> None:
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)

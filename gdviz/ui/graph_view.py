@@ -99,6 +99,7 @@ class GraphView(QGraphicsView):
         self._items: dict[int, _NodeItems] = {}
         self._title: QGraphicsSimpleTextItem | None = None
         self._lit: frozenset[int] = frozenset()
+        self._focus: int | None = None
 
     # --- what the window calls ---------------------------------------------------------------
 
@@ -191,6 +192,7 @@ class GraphView(QGraphicsView):
     def _clear(self) -> None:
         self.scene().clear()
         self._items, self._title, self._lit, self._message = {}, None, frozenset(), ""
+        self._focus = None
 
     def _draw(self) -> None:
         """Create every item for the current graph, sized for the widest text of any phase."""
@@ -328,6 +330,8 @@ class GraphView(QGraphicsView):
             number.setText(str(look.step or ""))
             number.setPos(-number.boundingRect().width() / 2, -number.boundingRect().height() / 2)
         self._lit = frozenset(key for key, look in looks.items() if look.lit)
+        numbered = [(look.step, key) for key, look in looks.items() if look.step is not None]
+        self._focus = max(numbered)[1] if numbered else None  # the node lit last
         if self._title is not None:
             self._title.setText(_title(graph, epoch, phase))
         self._fit()
@@ -342,10 +346,15 @@ class GraphView(QGraphicsView):
         if rect.isEmpty() or view.isEmpty():
             return
         zoom = min(view.width() / rect.width(), view.height() / rect.height())
+        fits = zoom >= MIN_ZOOM
         zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
         self.resetTransform()
         self.scale(zoom, zoom)
-        self.centerOn(rect.center())
+        focus = self._items.get(self._focus) if self._focus is not None else None
+        if fits or focus is None:
+            self.centerOn(rect.center())
+        else:  # too big to show whole at a readable size: the node lit last stays in sight
+            self.centerOn(focus.box)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -97,27 +97,36 @@ def arrange(window: QMainWindow, docks: Docks, compact: bool) -> None:
     _whole_tab_titles(window)
 
 
-def arrange_presenter(window: QMainWindow, docks: Docks) -> None:
-    """Presenter mode: code on the left, step and gradient check on the right, the graph and
-    the contributions under the plots; settings and log hidden."""
+def arrange_presenter(window: QMainWindow, docks: Docks, compact: bool) -> None:
+    """Presenter mode: the code on the left; the step panel on the right above the per-sample
+    bars (the gradient check in a tab behind them); the graph under the plots; settings and
+    log hidden. On a small projector the bars and the check are tabs behind the step panel."""
     window.setCorner(Qt.Corner.BottomLeftCorner, LEFT)
     window.setCorner(Qt.Corner.BottomRightCorner, RIGHT)
     for dock in docks.all():
         window.removeDockWidget(dock)
     window.addDockWidget(LEFT, docks.code)
     window.addDockWidget(RIGHT, docks.step)
-    window.tabifyDockWidget(docks.step, docks.gradcheck)
-    docks.step.raise_()
+    if compact:
+        window.tabifyDockWidget(docks.step, docks.contributions)
+    else:
+        window.splitDockWidget(docks.step, docks.contributions, Qt.Orientation.Vertical)
+    window.tabifyDockWidget(docks.contributions, docks.gradcheck)
     window.addDockWidget(BOTTOM, docks.graph)
-    window.splitDockWidget(docks.graph, docks.contributions, Qt.Orientation.Horizontal)
     for dock in (docks.code, docks.step, docks.gradcheck, docks.graph, docks.contributions):
         dock.show()
+    docks.contributions.raise_()
+    docks.step.raise_()
     docks.settings.hide()
     docks.log.hide()
     width, height = window.width(), window.height()
-    window.resizeDocks([docks.code, docks.step], [round(width * 0.34), round(width * 0.26)],
+    window.resizeDocks([docks.code, docks.step], [round(width * 0.32), round(width * 0.30)],
                        Qt.Orientation.Horizontal)
-    window.resizeDocks([docks.graph], [round(height * 0.36)], Qt.Orientation.Vertical)
+    if not compact:
+        window.resizeDocks([docks.step, docks.contributions],
+                           [round(height * 0.55), round(height * 0.45)], Qt.Orientation.Vertical)
+    window.resizeDocks([docks.graph], [round(height * 0.42)], Qt.Orientation.Vertical)
+    _whole_tab_titles(window)
 
 
 def _whole_tab_titles(window: QMainWindow) -> None:

@@ -228,16 +228,13 @@ class MainWindow(QMainWindow):
         plots = named(QWidget(), "plotsArea")
         grid = QGridLayout(plots)
         grid.setContentsMargins(2, 2, 2, 2)
-        grid.addWidget(self.surface_plot, 0, 0)
-        grid.addWidget(self.loss_plot, 0, 1)
-        grid.addWidget(self.weights_plot, 1, 0)
-        grid.addWidget(self.fit_plot, 1, 1)
         for plot in (self.surface_plot, self.loss_plot, self.weights_plot, self.fit_plot):
             plot.setMinimumSize(160, 170)  # small enough for a 1024×768 screen, settings shown
         plots.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.plots_area = plots
 
         self.plots_grid = grid
+        self._place_plots(presenting=False)
         self.setCentralWidget(plots)
 
     def _make_docks(self) -> None:
@@ -418,10 +415,11 @@ class MainWindow(QMainWindow):
         if self._presenting is not None:
             return
         self._presenting = SavedLayout(self.saveState(), self.windowState())
-        for plot in (self.loss_plot, self.weights_plot):
-            plot.hide()  # the surface and the fit get their room
+        screen = self.screen()
+        compact = screen is not None and is_compact(screen.size())
+        self._place_plots(presenting=True, small=compact)
         self.showFullScreen()
-        arrange_presenter(self, self.docks)
+        arrange_presenter(self, self.docks, compact)
         self._set_font_scale(PRESENTER_FONT_SCALE)
         self._sync_presenter_actions()
 
@@ -432,11 +430,30 @@ class MainWindow(QMainWindow):
             return
         self._presenting = None
         self._set_font_scale(1.0)
-        for plot in (self.loss_plot, self.weights_plot):
-            plot.show()
+        self._place_plots(presenting=False)
         self.setWindowState(saved.window_state)
         self.restoreState(saved.state)
         self._sync_presenter_actions()
+
+    def _place_plots(self, presenting: bool, small: bool = False) -> None:
+        """Four plots in a 2×2 grid; presenting, the surface and the fit side by side (on a
+        small projector the surface alone: large type needs the room)."""
+        grid = self.plots_grid
+        for plot in (self.surface_plot, self.loss_plot, self.weights_plot, self.fit_plot):
+            grid.removeWidget(plot)
+        if presenting:
+            grid.addWidget(self.surface_plot, 0, 0)
+            grid.addWidget(self.fit_plot, 0, 1)
+            self.loss_plot.hide()
+            self.weights_plot.hide()
+            self.fit_plot.setVisible(not small)
+        else:
+            grid.addWidget(self.surface_plot, 0, 0)
+            grid.addWidget(self.loss_plot, 0, 1)
+            grid.addWidget(self.weights_plot, 1, 0)
+            grid.addWidget(self.fit_plot, 1, 1)
+            for plot in (self.loss_plot, self.weights_plot, self.fit_plot):
+                plot.show()
 
     @property
     def presenting(self) -> bool:
