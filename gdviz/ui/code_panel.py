@@ -205,14 +205,34 @@ class CodePanel(QPlainTextEdit):
     # --- helpers ---------------------------------------------------------------------------------
 
     def _show(self, text: str, line: int | None) -> None:
-        moved = line != self._highlighter.current
+        previous = self._highlighter.current
         self._highlighter.current = line
-        if text != self._text:
+        old_lines, new_lines = self._text.split("\n"), text.split("\n")
+        document = self.document()
+        if text != self._text and len(old_lines) == len(new_lines) == document.blockCount():
+            # A sub-step changes a few values: rewrite those lines only, so only they are laid
+            # out and highlighted again (the whole cell costs a few ms a frame).
+            edit = QTextCursor(document)
+            edit.beginEditBlock()
+            for number, (old, new) in enumerate(zip(old_lines, new_lines, strict=True)):
+                if old != new:
+                    edit.setPosition(document.findBlockByNumber(number).position())
+                    edit.movePosition(QTextCursor.MoveOperation.EndOfBlock,
+                                      QTextCursor.MoveMode.KeepAnchor)
+                    edit.insertText(new)
+            edit.endEditBlock()
+            self._text = text
+            self._measure()
+        elif text != self._text:
             self._text = text
             self.setPlainText(text)  # highlights every block anew, with the current line set
             self._measure()
-        elif moved:
-            self._highlighter.rehighlight()
+        for changed in {previous, line}:  # the value's weight follows the current line
+            if changed is None:
+                continue
+            block = document.findBlockByNumber(changed)
+            if block.isValid():
+                self._highlighter.rehighlightBlock(block)
         self._mark(line)
 
     def _mark(self, line: int | None) -> None:

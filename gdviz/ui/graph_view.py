@@ -100,6 +100,7 @@ class GraphView(QGraphicsView):
         self._title: QGraphicsSimpleTextItem | None = None
         self._lit: frozenset[int] = frozenset()
         self._focus: int | None = None
+        self._fitted: tuple[object, ...] = ()  # what the zoom was last chosen for
 
     # --- what the window calls ---------------------------------------------------------------
 
@@ -341,8 +342,11 @@ class GraphView(QGraphicsView):
     def _fit(self) -> None:
         """Fit the scene in the view, but never shrink the text below readable."""
         rect = self.scene().itemsBoundingRect().adjusted(-6, -6, 6, 6)
-        self.setSceneRect(rect)
         view = self.viewport().rect()
+        if (rect, view.size(), self._focus) == self._fitted:
+            return  # a phase that only changed texts and colours: no new zoom, a cheaper paint
+        self._fitted = (rect, view.size(), self._focus)
+        self.setSceneRect(rect)
         if rect.isEmpty() or view.isEmpty():
             return
         zoom = min(view.width() / rect.width(), view.height() / rect.height())

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from gdviz.core.config import ConfigError, RunConfig, build_config, describe_change
-from gdviz.core.phases import phase_title
+from gdviz.core.phases import Phase, phase_title
 from gdviz.core.resources import resource_path
 from gdviz.ui.code_panel import CodePanel
 from gdviz.ui.controls import DEFAULT_SPEED_INDEX, SPEEDS, ControlsPanel
@@ -55,6 +55,13 @@ FIELD_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_Page
 PAINT_SETTLE_MS = 6  # longer than Qt's 5 ms update-request interval
 STATE_TEXT = {"loading": "loading…", "ready": "ready", "playing": "playing", "paused": "paused",
               "finished": "finished", "diverged": "diverged", "failed": "failed"}
+
+
+def phase_text(phase: Phase | None, gradient_word: str) -> str:
+    """The toolbar's word for what is shown: a phase, or whole epochs."""
+    if phase is None:
+        return "whole epochs (↓ sub-steps)"
+    return f"▶ {phase_title(phase, gradient_word)}"
 
 
 def icon(name: str) -> QIcon:
@@ -170,6 +177,7 @@ class MainWindow(QMainWindow):
             bar.addAction(action)
         bar.addSeparator()
         self.phase_label = named(QLabel(), "phaseLabel")
+        self._phase_texts: list[str] = []
         self.phase_label.setToolTip("The phase of the epoch shown (↓ / ↑ walk the phases)")
         bar.addWidget(self.phase_label)
         bar.addSeparator()
@@ -576,12 +584,12 @@ class MainWindow(QMainWindow):
             model.frame_painted()  # nothing will be painted: do not hold training back
 
     def _show_phase(self) -> None:
-        phase = self.model.phase
         spec = self.model.config.spec
-        if phase is None:
-            self.phase_label.setText("whole epochs (↓ sub-steps)")
-        else:
-            self.phase_label.setText(f"▶ {phase_title(phase, spec.gradient_word)}")
+        texts = [phase_text(phase, spec.gradient_word) for phase in (None, *spec.phases)]
+        if texts != self._phase_texts:  # a fixed width: the toolbar is not laid out anew
+            self._phase_texts = texts  # (and its timeline repainted) at every sub-step
+            fix_width_for(self.phase_label, *texts)
+        self.phase_label.setText(phase_text(self.model.phase, spec.gradient_word))
 
     @Slot(str)
     def _on_model_state_changed(self, state: str) -> None:
@@ -623,7 +631,9 @@ class MainWindow(QMainWindow):
         labels["state"].setText(STATE_TEXT[str(model.state)] + waiting)
         color = {"diverged": "#D55E00", "failed": "#D55E00", "playing": "#009E73",
                  "finished": "#0072B2"}
-        labels["state"].setStyleSheet(f"color: {color.get(str(model.state), '#222222')}")
+        style = f"color: {color.get(str(model.state), '#222222')}"
+        if labels["state"].styleSheet() != style:  # a new style sheet re-polishes the label
+            labels["state"].setStyleSheet(style)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         self.model.shutdown()

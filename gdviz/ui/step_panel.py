@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase, QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import QStyle, QTextEdit
 
@@ -355,6 +356,9 @@ class StepPanel(QTextEdit):
         self._key: tuple[object, ...] | None = None
         self._fonts: _Fonts | None = None
         self._font_scale = 1.0
+        # Always there: a scrollbar that came and went with the phase's length resized the
+        # viewport and laid the text out twice at every sub-step.
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.setMinimumWidth(round(minimum_text_width() + self._chrome_width()) + 1)
 
     def _scrollbar_extent(self) -> int:
