@@ -172,6 +172,9 @@ def run_headless(config: RunConfig, as_json: bool = False) -> int:
     except RuntimeError as error:
         if not config.update_with_grad:
             raise
+        if as_json:  # like a divergence, the JSON stream ends with a line saying why
+            out.write(json.dumps({"refused_at": trainer.epoch + 1,
+                                  "error": f"RuntimeError: {error}"}) + "\n")
         out.flush()
         print(f"gdviz run: epoch {trainer.epoch + 1}: torch refused the update outside "
               f"torch.no_grad(): RuntimeError: {error}", file=sys.stderr)

@@ -242,3 +242,13 @@ def test_formatting():
 def test_importing_the_module_does_not_import_torch():
     script = "import gdviz.core.autograd_graph, sys; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+def test_a_diverged_numpy_epoch_builds_without_warnings() -> None:
+    """Overflow in float32 is the run's divergence, shown as inf, never a RuntimeWarning
+    (the suite turns warnings into errors; a newcomer saw one on the terminal)."""
+    from gdviz.core.autograd_graph import build_graph
+    from gdviz.core.config import build_config
+
+    graph = build_graph(build_config("numpy"), (3e37,))
+    assert graph.nodes

@@ -158,3 +158,17 @@ def test_window_messages_name_fields_not_flags() -> None:
     with pytest.raises(ConfigError) as error:
         build_config("numpy", explicit={"lr": -1})
     assert error.value.ui_text == "learning rate must be greater than 0, got -1"
+
+
+def test_the_window_without_a_display_is_a_one_line_error() -> None:
+    """Qt aborts the interpreter (exit 134) with a misleading hint; gdviz says why first."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run([sys.executable, "-m", "gdviz"], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "no display" in done.stderr

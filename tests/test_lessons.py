@@ -91,3 +91,10 @@ def test_cli_lesson_on_numpy_is_a_one_line_error(gdviz_run) -> None:
     result = gdviz_run("--trainer", "numpy", "--forget-zero-grad")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "autograd, nn trainers" in result.stderr
+
+
+def test_cli_update_with_grad_json_ends_with_the_refusal(gdviz_run) -> None:
+    result = gdviz_run("--trainer", "autograd", "--update-with-grad", "--json")
+    assert result.returncode == 4
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    assert last["refused_at"] == 1 and "leaf Variable" in last["error"]

@@ -85,7 +85,7 @@ def test_whole_epoch_commands_leave_sub_stepping() -> None:
 def test_a_sub_step_while_loading_waits_for_the_trainer() -> None:
     session, driver, _ = make(build_config("autograd"))
     session.sub_step()
-    assert session.pending == Intent("substep")
+    assert session.pending == Intent("substep", 1)
     start(session, driver)
     assert driver.calls[-1] == ("step", 1)
     session.recorded(driver.generation, (record(1),))
@@ -109,7 +109,7 @@ def test_the_no_grad_lesson_pauses_with_torchs_words_and_blocks_training() -> No
     session.sub_step()
     session.failed(driver.generation, "RuntimeError: a leaf Variable that requires grad is "
                                       "being used in an in-place operation.")
-    assert session.state is RunState.READY and session.lesson_error is not None
+    assert session.state is RunState.PAUSED and session.lesson_error is not None
     assert "Lesson: RuntimeError" in messages[-1]
     calls = len(driver.calls)
     session.play()
@@ -117,3 +117,39 @@ def test_the_no_grad_lesson_pauses_with_torchs_words_and_blocks_training() -> No
     assert driver.calls[calls:] == [] and "Switch the lesson off" in messages[-1]
     session.reset()
     assert session.lesson_error is None
+
+
+def test_sub_steps_pressed_while_the_next_epoch_trains_are_each_one_phase() -> None:
+    """Six quick presses from epoch 0 are epoch 2's loss (numpy: four phases an epoch), not
+    six epochs (a newcomer's find: every press asked for another epoch and the cursor jumped to
+    the newest)."""
+    session, driver, _ = make()
+    start(session, driver)
+    for _ in range(6):
+        session.sub_step()
+    assert [c for c in driver.calls if c[0] == "step"] == [("step", 1)]
+    session.recorded(driver.generation, (record(1),))  # epoch 1's four phases, then epoch 2
+    assert (session.cursor, session.phase) == (1, Phase.UPDATE)
+    assert [c for c in driver.calls if c[0] == "step"] == [("step", 1), ("step", 1)]
+    session.recorded(driver.generation, (record(2),))
+    assert (session.cursor, session.phase) == (2, Phase.LOSS)
+
+
+def test_sub_steps_while_loading_add_up() -> None:
+    session, driver, messages = make(build_config("autograd"))
+    for _ in range(3):
+        session.sub_step()
+    assert session.pending == Intent("substep", 3) and "3 sub-steps" in messages[-1]
+    start(session, driver)
+    session.recorded(driver.generation, (record(1),))
+    assert (session.cursor, session.phase) == (1, Phase.BACKWARD)
+
+
+def test_back_cancels_a_sub_step_still_on_its_way() -> None:
+    session, driver, _ = make()
+    start(session, driver)
+    session.sub_step()
+    session.sub_step()
+    session.sub_step_back()
+    session.recorded(driver.generation, (record(1),))
+    assert (session.cursor, session.phase) == (1, None)

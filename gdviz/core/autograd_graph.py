@@ -192,14 +192,17 @@ def _ancestors(graph: ComputationGraph, key: int) -> set[int]:
 def _numpy_chain(config: RunConfig, w: float) -> ComputationGraph:
     """The trainer's arithmetic, step by step, in float32 (see NumpyTrainer.step)."""
     x, y = data_arrays(config)
-    y_pred = np.float32(w) * x
-    error = y_pred - y
-    loss = (error**2).mean()
-    dw = np.dot(2 * x, error)
-    gradient = "np.dot(2x, y_pred − y).mean()"  # .mean() of a scalar: the same number
-    if config.gradient == "mean":
-        dw = dw / np.float32(x.size)
-        gradient = "np.dot(2x, y_pred − y) / N"
+    # A diverging run overflows float32 on its last epochs, as the trainer does: said by the
+    # values (inf), not by warnings on the terminal.
+    with np.errstate(over="ignore", invalid="ignore"):
+        y_pred = np.float32(w) * x
+        error = y_pred - y
+        loss = (error**2).mean()
+        dw = np.dot(2 * x, error)
+        gradient = "np.dot(2x, y_pred − y).mean()"  # .mean() of a scalar: the same number
+        if config.gradient == "mean":
+            dw = dw / np.float32(x.size)
+            gradient = "np.dot(2x, y_pred − y) / N"
 
     def node(key: int, name: str, kind: str, label: str, value: Any,
              grad: Values | None = None, param: int | None = None) -> GraphNode:

@@ -155,7 +155,7 @@ def inline_values(config: RunConfig, explanation: EpochExplanation, phase: Phase
     `explanation`), never recomputed; a refused update shows torch's error on its line.
     """
     cell = cell_for(config)
-    values: dict[int, str] = {}
+    values: dict[int, str] = _run_settings(cell, config)
     if not explanation.is_start:
         values[cell.epoch_line] = f"epoch = {explanation.epoch - 1}"  # the code's 0-based epoch
         phases = config.spec.phases
@@ -165,6 +165,21 @@ def inline_values(config: RunConfig, explanation: EpochExplanation, phase: Phase
     if lesson_error is not None:
         values[cell.phase_lines[Phase.UPDATE]] = lesson_error
     return values
+
+
+_SETTING = re.compile(r"^\s*(learning_rate|n_iters)\s*=\s*([0-9.eE+-]+)\s*$")
+
+
+def _run_settings(cell: Cell, config: RunConfig) -> dict[int, str]:
+    """The cell's `learning_rate = 0.01` and `n_iters = 10` lines, when this run uses other
+    values: the code stays the notebook's, the annotation says what the run really uses."""
+    used = {"learning_rate": config.lr, "n_iters": config.epochs}
+    notes: dict[int, str] = {}
+    for index, line in enumerate(cell.lines):
+        match = _SETTING.match(line)
+        if match and float(match.group(2)) != used[match.group(1)]:
+            notes[index] = f"this run: {used[match.group(1)]:g}"
+    return notes
 
 
 def annotated_lines(cell: Cell, values: Mapping[int, str]) -> tuple[str, ...]:

@@ -73,6 +73,8 @@ class Intent:
     def describe(self) -> str:
         if self.kind == "step":
             return f"{self.steps} step{'s' if self.steps > 1 else ''}"
+        if self.kind == "substep" and self.steps > 1:
+            return f"{self.steps} sub-steps"
         return {"play": "play", "run_to_end": "run to the end",
                 "substep": "one sub-step"}[self.kind]
 
@@ -99,6 +101,7 @@ class Session:
         # torch's error when the update runs without torch.no_grad() (the lesson), else None.
         self.lesson_error: str | None = None
         self._phase_on_arrival: Phase | None = None  # a sub-step waiting for its epoch
+        self._more_sub_steps = 0  # sub-steps pressed while that epoch was being trained
         self.replaying = False  # the cursor walks through recorded epochs (a timer drives it)
         self.last_command_time = time.monotonic()
         self._on_state = on_state
@@ -189,6 +192,7 @@ class Session:
         self.phase = None
         self.lesson_error = None
         self._phase_on_arrival = None
+        self._more_sub_steps = 0
         self._following = True
         self._set_state(RunState.LOADING)
         if self.config.spec.needs_torch and not torch_preload.is_loaded():
@@ -292,7 +296,11 @@ class Session:
         the next epoch's forward, trained first if it is not recorded yet."""
         self._touch()
         if self.history is None:
-            self._wait_for_trainer(Intent("substep"))
+            count = self.pending.steps if self.pending and self.pending.kind == "substep" else 0
+            self._wait_for_trainer(Intent("substep", count + 1))  # presses add up
+            return
+        if self._phase_on_arrival is not None:
+            self._more_sub_steps += 1  # the next epoch is on its way: carried out once there
             return
         self.pause()
         if self._stopped_by_lesson():
@@ -318,7 +326,9 @@ class Session:
             self._say("Nothing is recorded yet: the trainer is still loading")
             return
         self.pause()
-        self._phase_on_arrival = None
+        if self._phase_on_arrival is not None:  # back cancels a sub-step still on its way
+            self._phase_on_arrival, self._more_sub_steps = None, 0
+            return
         self.cursor, self.phase = previous_position(self.cursor, self.phase,
                                                     self.config.spec.phases)
         self._following = self.cursor == len(self.history)
@@ -365,6 +375,8 @@ class Session:
             self.run_to_end()
         elif intent.kind == "substep":
             self.sub_step()
+            self._more_sub_steps += max(intent.steps - 1, 0)
+            self._carry_on_sub_steps()
         else:
             self._following = True
             self.driver.step(intent.steps)
@@ -380,9 +392,12 @@ class Session:
         if not records[-1].is_finite:
             # The loop stops right after this record and says so; the history shows it now, so
             # the state must too (the stateful test saw an inf loss while "playing").
+            self._more_sub_steps = 0
             self._diverged(records[-1].epoch)
-        elif self.state is RunState.READY:
+            return
+        if self.state is RunState.READY:
             self._set_state(RunState.PAUSED)
+        self._carry_on_sub_steps()
 
     def stopped(self, generation: int, epoch: int, reason: str, prediction: float) -> None:
         if generation != self._generation or reason == "paused":
@@ -408,8 +423,8 @@ class Session:
             # The lesson, not a fault: torch refuses the in-place update of a leaf that
             # requires grad. The run pauses at the last good epoch with torch's words shown.
             self.lesson_error = torch_refusal(text)
-            self._set_state(self._resting_state())
-            self._say(f"Lesson: {self.lesson_error}. The notebook updates w inside "
+            self._set_state(RunState.PAUSED)
+            self._say(f"Lesson: {self.lesson_error.rstrip('.')}. The notebook updates w inside "
                       "`with torch.no_grad():`; switch the lesson off (Lessons menu) or press "
                       "Home.")
             return
@@ -425,16 +440,24 @@ class Session:
         self._set_state(RunState.DIVERGED)
         self._say(self._limit_message())
 
+    def _carry_on_sub_steps(self) -> None:
+        """Sub-steps pressed while an epoch was being trained, done now that it is here."""
+        while self._more_sub_steps > 0 and self._phase_on_arrival is None:
+            self._more_sub_steps -= 1
+            self.sub_step()
+
     def _whole_epochs(self) -> None:
         """Leave sub-stepping: the views show whole epochs again."""
         self.phase = None
         self._phase_on_arrival = None
+        self._more_sub_steps = 0
 
     def _stopped_by_lesson(self) -> bool:
         """After torch refused the update (the no_grad lesson) nothing trains further."""
         if self.lesson_error is None:
             return False
-        self._say(f"Lesson: {self.lesson_error}. Switch the lesson off or press Home.")
+        self._say(f"Lesson: {self.lesson_error.rstrip('.')}. Switch the lesson off or press "
+                  "Home.")
         return True
 
     def _touch(self) -> None:

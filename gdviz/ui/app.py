@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -20,7 +21,22 @@ def make_application() -> QApplication:
     return app
 
 
+def missing_display() -> str | None:
+    """Why no window can open here, in one line; None when a display (or a chosen Qt
+    platform) is there. Qt itself would abort the interpreter with a misleading hint."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display: DISPLAY and WAYLAND_DISPLAY are not set (run it in a desktop session, "
+            "under xvfb-run, or use `gdviz run` for the numbers)")
+
+
 def run_app(config: RunConfig | None = None) -> int:
+    reason = missing_display()
+    if reason is not None:
+        print(f"gdviz: {reason}", file=sys.stderr)
+        return 2
     app = make_application()
     from gdviz.ui.main_window import MainWindow
 

@@ -193,6 +193,7 @@ class CodePanel(QPlainTextEdit):
         self._apply_font()
         self._widest = 0
         self._measure()
+        self._mark(self._highlighter.current)  # the current line stays in view
 
     def sizeHint(self) -> QSize:  # Qt override
         """Wide enough for the widest line with its value, tall enough for the whole cell."""

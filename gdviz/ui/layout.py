@@ -94,7 +94,7 @@ def arrange(window: QMainWindow, docks: Docks, compact: bool) -> None:
         dock.show()
     docks.code.raise_()  # in front of the settings where they share tabs
     docks.step.raise_()
-    _whole_tab_titles(window)
+    whole_tab_titles(window)
 
 
 def arrange_presenter(window: QMainWindow, docks: Docks, compact: bool) -> None:
@@ -126,10 +126,10 @@ def arrange_presenter(window: QMainWindow, docks: Docks, compact: bool) -> None:
         window.resizeDocks([docks.step, docks.contributions],
                            [round(height * 0.55), round(height * 0.45)], Qt.Orientation.Vertical)
     window.resizeDocks([docks.graph], [round(height * 0.42)], Qt.Orientation.Vertical)
-    _whole_tab_titles(window)
+    whole_tab_titles(window)
 
 
-def _whole_tab_titles(window: QMainWindow) -> None:
+def whole_tab_titles(window: QMainWindow) -> None:
     """Dock tabs keep their whole titles ("S…" says nothing) and scroll when they do not fit."""
     for bar in window.findChildren(QTabBar):
         bar.setElideMode(Qt.TextElideMode.ElideNone)

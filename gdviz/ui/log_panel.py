@@ -39,6 +39,9 @@ class LogPanel(QPlainTextEdit):
         if model.history is None:
             return
         cursor = model.cursor
+        phase = model.phase
+        if phase is not None and phase is not model.config.spec.phases[-1]:
+            cursor -= 1  # sub-stepping: epoch k prints its line at the end of its loop body
         if cursor < self._shown_until or self._shown_after:
             self.clear()  # the cursor went back: rewrite up to it
             self._shown_until = -1

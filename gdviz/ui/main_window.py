@@ -40,6 +40,7 @@ from gdviz.ui.layout import (
     arrange_presenter,
     is_compact,
     make_dock,
+    whole_tab_titles,
 )
 from gdviz.ui.log_panel import LogPanel
 from gdviz.ui.plots import ContributionsPlot, FitPlot, LossPlot, SurfacePlot, WeightsPlot
@@ -441,6 +442,7 @@ class MainWindow(QMainWindow):
         self._place_plots(presenting=False)
         self.setWindowState(saved.window_state)
         self.restoreState(saved.state)
+        whole_tab_titles(self)  # restoreState makes new tab bars
         self._sync_presenter_actions()
 
     def _place_plots(self, presenting: bool, small: bool = False) -> None:
@@ -472,6 +474,8 @@ class MainWindow(QMainWindow):
         self.action_presenter.setChecked(self.presenting)
         self.action_presenter.blockSignals(False)
         self.action_leave_presenter.setEnabled(self.presenting)
+        for dock in (self.docks.settings, self.docks.log):  # hidden while presenting
+            dock.toggleViewAction().setEnabled(not self.presenting)
 
     def _set_font_scale(self, scale: float) -> None:
         font = QApplication.font()

@@ -152,12 +152,29 @@ def epoch_rows(explanation: EpochExplanation, lecture: Lecture | None = None) ->
                                   Row(("L = mean((y_pred − y)²)", f"= {loss_text(loss)}"))]))
     gradient_title = "Gradient" if lecture.gradient_word == "gradient" else "Backward"
     gradient_rows = [_heading(gradient_title), _formula(e.formulas.gradient)]
-    # Σ of the per-point terms: which data points pull the parameter, and how hard.
-    gradient_rows += [Row((f"dL/d{s.name} = {number(s.grad)}", _vector("= Σ ", s.contributions)))
-                      for s in e.steps]
+    # The cell's own name for what it computed (dw, w.grad, weight.grad): the numpy cell's
+    # dw is N × dL/dw, and without zero_grad .grad holds earlier epochs' gradients too.
+    grad_names = [*lecture.grad_names] or [f"dL/d{s.name}" for s in e.steps]
+    for name, s in zip(grad_names, e.steps, strict=True):
+        # Σ of the per-point terms: which data points pull the parameter, and how hard.
+        fresh = float(np.sum(s.contributions, dtype=np.float64))
+        carried = s.grad - fresh
+        if lecture.forget_zero_grad and abs(carried) > 1e-6 * max(1.0, abs(s.grad)):
+            gradient_rows.append(Row((f"{name} = {number(s.grad)}", f"= {number(carried)} kept",
+                                      _vector("+ Σ ", s.contributions))))
+            continue
+        true_name = f"dL/d{s.name}"
+        if e.gradient_scale == 1.0 and name != true_name:
+            name = f"{name} = {true_name}"  # the cell's gradient is the MSE gradient
+        gradient_rows.append(Row((f"{name} = {number(s.grad)}", _vector("= Σ ", s.contributions))))
+    if e.gradient_scale != 1.0:
+        gradient_rows.append(_words(f"= {e.gradient_scale:g} × dL/d{e.steps[0].name}: the "
+                                    "notebook's formula, N × the MSE gradient", "note"))
     sections.append((Phase.BACKWARD, gradient_rows))
+    rules = [f"{s.name} ← {s.name} − lr × {name}"
+             for name, s in zip(grad_names, e.steps, strict=True)]
     # Huge numbers (a diverging run) may break before "−" too, as typeset equations do.
-    sections.append((Phase.UPDATE, [Row(("Update", e.formulas.update), "heading")] + [
+    sections.append((Phase.UPDATE, [Row(("Update", *_comma_separated(rules)), "heading")] + [
         Row((f"{s.name} ← {number(s.before)}", f"− {s.lr:g} × {signed(s.grad)}",
              f"= {number(s.after)}"), whole=True) for s in e.steps]))
     if Phase.ZERO_GRAD in lecture.phases:
@@ -186,15 +203,23 @@ def _zero_grad_rows(e: EpochExplanation, lecture: Lecture) -> list[Row]:
     return [_heading("zero_grad"), Row((", ".join(names) + " ← 0",))]
 
 
-def lesson_rows(title: str, error: str) -> list[Row]:
+def lesson_rows(title: str, error: str, has_bias: bool) -> list[Row]:
     """The no_grad lesson: torch's own error, and why."""
+    if has_bias:
+        update = "p -= learning_rate * p.grad (for each of the model's parameters)"
+        cell = ("The notebook's cell lets optimizer.step() do it, which runs under "
+                "torch.no_grad() itself.")
+        leaf = "each parameter is a leaf"
+    else:
+        update = "w -= learning_rate * w.grad"
+        cell = "The notebook runs it inside `with torch.no_grad():`."
+        leaf = "w is a leaf"
     return [_words(title, "title"),
             Row(("▶", "Lesson:", "update", "without", "torch.no_grad()"), "now"),
             _words(error, "text"),
-            _words("w -= learning_rate * w.grad changes w in place, and w is a leaf that "
-                   "requires grad: autograd would have to record the update in the graph of "
-                   "the next epoch, so torch refuses. The notebook runs it inside "
-                   "`with torch.no_grad():`.", "text"),
+            _words(f"{update} changes the tensor in place, and {leaf} that requires grad: "
+                   "autograd would have to record the update in the graph of the next epoch, "
+                   f"so torch refuses at epoch 1's update. {cell}", "text"),
             _words("Switch the lesson off in the Lessons menu, or press Home.", "note")]
 
 
@@ -395,7 +420,8 @@ class StepPanel(QTextEdit):
         if history is None or model.cursor > len(history):
             return loading_rows(config.spec.title)
         if model.session.lesson_error is not None:
-            return lesson_rows(config.spec.title, model.session.lesson_error)
+            return lesson_rows(config.spec.title, model.session.lesson_error,
+                               config.spec.has_bias)
         explanation = explain_epoch(config, history, model.cursor)
         if explanation.is_start:
             return start_rows(explanation)
@@ -411,6 +437,16 @@ class StepPanel(QTextEdit):
         position = bar.value()  # keep the lecturer's scroll position while stepping
         self.setHtml(rows_html(rows, fonts, width))
         bar.setValue(position)
+        if any(row.kind == "now" for row in rows):
+            self._show_now()
+
+    def _show_now(self) -> None:
+        """Sub-stepping: the phase shown is the last section; keep it, heading first, in view."""
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+        heading = self.document().find("▶")
+        if not heading.isNull() and self.cursorRect(heading).top() < 0:
+            bar.setValue(bar.value() + self.cursorRect(heading).top() - 4)
 
     def set_font_scale(self, scale: float) -> None:
         """Presenter mode: every candidate size times `scale` (readable from the back)."""
