@@ -387,3 +387,17 @@ def test_array_text() -> None:
     assert array_text(np.arange(8.0)) == "[0.000, 1.000, 2.000, 3.000, 4.000, 5.000, 6.000, 7.000]"
     assert array_text(np.arange(10.0)) == "[0.000, 1.000, 2.000, …, 9.000] (10 values)"
     assert array_text(np.array([[np.nan], [-np.inf]])) == "[nan, −inf]"
+
+
+def test_the_runs_own_settings_are_noted_where_they_differ_from_the_cell() -> None:
+    from gdviz.core.cells import cell_for, inline_values
+
+    config = build_config("numpy", {"lr": 0.05, "epochs": 20})
+    trainer = make_trainer(config)
+    history = History(trainer.param_names, trainer.params(), n_points=len(config.x))
+    values = inline_values(config, explain_epoch(config, history, 0), None)
+    lines = cell_for(config).lines
+    notes = {lines[i].split("=")[0].strip(): text for i, text in values.items()}
+    assert notes == {"learning_rate": "this run: 0.05", "n_iters": "this run: 20"}
+    assert inline_values(build_config("numpy"), explain_epoch(
+        build_config("numpy"), history, 0), None) == {}

@@ -269,3 +269,17 @@ def test_down_in_the_data_table_moves_between_cells(qtbot, focused):
     qtbot.keyClick(editor, Qt.Key.Key_PageDown)
     qtbot.wait(50)
     assert model.phase is None and model.cursor == 0
+
+
+def test_the_step_panel_keeps_the_phase_shown_in_view_on_a_small_screen(qtbot, make_window):
+    window = make_window(build_config("autograd"), timeout=TORCH_TIMEOUT)
+    window.resize(1280, 720)
+    window.plots_area.setFocus()
+    panel = find(window, QTextEdit, "stepPanel")
+    for _ in range(5):  # epoch 1's zero_grad: the last section of a long epoch
+        sub_step(qtbot, window)
+        panel.refresh()
+        heading = panel.document().find("▶")
+        assert not heading.isNull()
+        rect = panel.cursorRect(heading)
+        assert 0 <= rect.top() and rect.bottom() <= panel.viewport().height(), rect
