@@ -282,4 +282,4 @@ def test_the_step_panel_keeps_the_phase_shown_in_view_on_a_small_screen(qtbot, m
         heading = panel.document().find("▶")
         assert not heading.isNull()
         rect = panel.cursorRect(heading)
-        assert 0 <= rect.top() and rect.bottom() <= panel.viewport().height(), rect
+        assert rect.top() >= 0 and rect.bottom() <= panel.viewport().height(), rect

@@ -207,7 +207,7 @@ def test_three_steps_match_the_notebook(qtbot, window):
     text = step_text(window)
     # The result may stand on its own line when the panel is narrow (never a broken expression).
     assert " ".join(text.split()).count("w ← 1.680 − 0.01 × (−19.200) = 1.872") == 1
-    assert "dL/dw = −19.200" in text
+    assert "dw = −19.200" in text and "4 × dL/dw" in " ".join(text.split())  # the cell's dw
     assert "= 0.76800019" in text  # the loss before the update, as the notebook prints it
 
 

@@ -87,6 +87,9 @@ class GraphView(QGraphicsView):
         self.setObjectName("graphView")
         self.setScene(QGraphicsScene(self))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        # The scene changes only when this view changes it: it asks for one repaint itself
+        # (Qt's own tracking of the re-lit items painted the view twice per sub-step).
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.NoViewportUpdate)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.model = model
         self._font_scale = 1.0
@@ -189,6 +192,7 @@ class GraphView(QGraphicsView):
         self._message = text
         self._title = self._text(text, self._font(1.1))
         self._fit()
+        self.viewport().update()
 
     def _clear(self) -> None:
         self.scene().clear()
@@ -336,6 +340,7 @@ class GraphView(QGraphicsView):
         if self._title is not None:
             self._title.setText(_title(graph, epoch, phase))
         self._fit()
+        self.viewport().update()
 
     # --- fitting -----------------------------------------------------------------------------
 

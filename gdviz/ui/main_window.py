@@ -45,7 +45,7 @@ from gdviz.ui.layout import (
 from gdviz.ui.log_panel import LogPanel
 from gdviz.ui.plots import ContributionsPlot, FitPlot, LossPlot, SurfacePlot, WeightsPlot
 from gdviz.ui.run_model import RunModel
-from gdviz.ui.screen import epoch_texts, fit_to_screen, fix_width_for
+from gdviz.ui.screen import epoch_texts, fit_to_screen, fix_size_for
 from gdviz.ui.step_panel import StepPanel
 from gdviz.ui.style import bold, configure_pyqtgraph
 from gdviz.ui.widgets import named
@@ -283,11 +283,12 @@ class MainWindow(QMainWindow):
         """Room for the widest numbers a run can show, so a growing number is never clipped
         (a diverging w = −3.355e+07 once read as −3.355e+0 until the next relayout)."""
         labels = self.status_labels
-        metrics = labels["loss"].fontMetrics()
-        margins = 20
-        labels["loss"].setMinimumWidth(metrics.horizontalAdvance("loss −8.88888e+308") + margins)
-        widest = "  ".join(f"{name} = −8.888e+308" for name in param_names)
-        labels["params"].setMinimumWidth(metrics.horizontalAdvance(widest) + margins)
+        fix_size_for(labels["loss"], "loss −8.88888e+308")
+        fix_size_for(labels["params"], "  ".join(f"{name} = −8.888e+308" for name in param_names))
+        fix_size_for(labels["epoch"], *(f"epoch {text[6:].lower()}"
+                                         for text in epoch_texts(self.model.config.epochs)))
+        fix_size_for(labels["state"], *(f"{text} (then run to the end)"
+                                        for text in STATE_TEXT.values()))
 
     def _make_menus(self) -> None:
         menus = self.menuBar()
@@ -579,7 +580,7 @@ class MainWindow(QMainWindow):
         slider.blockSignals(False)
         if limit != self._epoch_label_limit:  # a fixed width: the slider must not jump
             self._epoch_label_limit = limit
-            fix_width_for(self.epoch_label, *epoch_texts(limit))
+            fix_size_for(self.epoch_label, *epoch_texts(limit))
         self.epoch_label.setText(f"Epoch {model.cursor} / {limit}")
         self._update_status()
         if self.isVisible() and not self.isMinimized():
@@ -592,7 +593,7 @@ class MainWindow(QMainWindow):
         texts = [phase_text(phase, spec.gradient_word) for phase in (None, *spec.phases)]
         if texts != self._phase_texts:  # a fixed width: the toolbar is not laid out anew
             self._phase_texts = texts  # (and its timeline repainted) at every sub-step
-            fix_width_for(self.phase_label, *texts)
+            fix_size_for(self.phase_label, *texts)
         self.phase_label.setText(phase_text(self.model.phase, spec.gradient_word))
 
     @Slot(str)

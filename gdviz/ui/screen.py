@@ -84,14 +84,18 @@ class _RefitOnShow(QObject):
         return False
 
 
-def fix_width_for(label: QLabel, *texts: str) -> None:
-    """A fixed width that fits the widest of `texts`, so the label neither clips nor shifts
-    its neighbours as its text grows."""
+def fix_size_for(label: QLabel, *texts: str) -> None:
+    """A fixed size that fits the widest of `texts`, so the label neither clips nor shifts
+    its neighbours as its text grows. Fixed in both directions, a new text does not even ask
+    its toolbar or status bar for a new layout (Qt skips that for fixed-size widgets): stepping
+    repaints the label alone, not the window around it."""
     margins = label.contentsMargins()
     advance = max(label.fontMetrics().horizontalAdvance(text) for text in texts)
     width = advance + margins.left() + margins.right() + 2 * label.margin() + 12
-    if label.minimumWidth() != width or label.maximumWidth() != width:
-        label.setFixedWidth(width)
+    height = label.sizeHint().height()
+    if label.minimumSize() != label.maximumSize() or label.width() != width \
+            or label.minimumHeight() != height:
+        label.setFixedSize(width, height)
 
 
 def epoch_texts(limit: int) -> tuple[str, ...]:
