@@ -68,3 +68,36 @@ def test_bias_gradient_is_twice_the_mean_residual() -> None:
     expected = (2 * np.mean(x * residual), 2 * np.mean(residual))
     for grads in (check.manual, check.autograd, check.finite_difference):
         assert grads == pytest.approx(expected, rel=1e-8)
+
+
+def _checked(trainer: str, epochs: int, epoch: int, **options):
+    from gdviz.core.config import build_config
+    from gdviz.core.gradcheck import check_epoch
+    from gdviz.core.trainers import make_trainer
+    from gdviz.core.training import new_history, train
+
+    config = build_config(trainer, dict(options))
+    run = make_trainer(config)
+    history = new_history(run, len(config.x))
+    train(run, epochs, history)
+    return check_epoch(config, history, epoch)
+
+
+def test_epoch_check_flags_the_notebooks_factor_n_and_its_first_step():
+    check = _checked("numpy", 2, 1)
+    assert check.trainer == (-120.0,) and check.autograd == pytest.approx((-30.0,))
+    assert check.ratios[0] == pytest.approx(4.0)
+    assert "Factor N = 4" in check.explanation and "w = 1.2" in check.explanation
+    assert "reaches 0.3" in check.explanation
+    mean = _checked("numpy", 2, 2, gradient="mean")
+    assert mean.ratios[0] == pytest.approx(1.0) and "Factor 1" in mean.explanation
+
+
+def test_epoch_check_explains_a_forgotten_zero_grad():
+    check = _checked("autograd", 3, 3, forget_zero_grad=True)
+    assert check.ratios[0] > 2 and "without zero_grad" in check.explanation
+
+
+def test_epoch_check_near_the_minimum_agrees_within_float32_rounding():
+    check = _checked("nn", 300, 300, lr=0.02)
+    assert "All three agree" in check.explanation

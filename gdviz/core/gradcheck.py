@@ -122,7 +122,7 @@ def check_epoch(config: Any, history: Any, epoch: int, with_autograd: bool = Tru
     reference = finite_difference_gradient(x, y, params)
     ratios = tuple(t / r if r != 0 else math.nan for t, r in zip(trainer, reference, strict=True))
     return EpochGradientCheck(epoch, names, params, label, trainer, autograd, reference, ratios,
-                              _explain(config, history, ratios, scale))
+                              _explain(config, history, ratios, scale, trainer, reference))
 
 
 def _grad_name(config: Any, name: str) -> str:
@@ -131,10 +131,18 @@ def _grad_name(config: Any, name: str) -> str:
     return f"{name}.grad"
 
 
-def _explain(config: Any, history: Any, ratios: tuple[float, ...], scale: float) -> str:
+def _explain(config: Any, history: Any, ratios: tuple[float, ...], scale: float,
+             trainer: tuple[float, ...], reference: tuple[float, ...]) -> str:
     """One sentence on why the trainer's gradient is (or is not) the MSE gradient."""
     ratio = ratios[0]
-    agree = all(math.isclose(r, 1.0, rel_tol=1e-4) for r in ratios if math.isfinite(r))
+    # Near the minimum the gradient is small and float32's rounding of y_pred − y shows in
+    # the ratio (1.0005 at a gradient of 0.004): within that rounding, the three agree.
+    x = np.abs(np.asarray(config.x, dtype=np.float64))
+    y = np.abs(np.asarray(config.y, dtype=np.float64))
+    rounding = 1e-6 * 2.0 * float(x.max()) * (float(y.max()) + 1.0)
+    agree = all(math.isclose(r, 1.0, rel_tol=1e-4) or abs(t - f) <= rounding
+                for r, t, f in zip(ratios, trainer, reference, strict=True)
+                if math.isfinite(r))
     if config.gradient == "notebook" and scale != 1.0:
         n = len(config.x)
         x = np.asarray(config.x, dtype=np.float64)

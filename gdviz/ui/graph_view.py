@@ -44,7 +44,7 @@ from gdviz.core.phases import Phase
 
 LOADING = "Preparing the run…"
 BASE_POINT_SIZE = 11.0
-MIN_ZOOM = 0.7  # fitting never shrinks 11 pt text below ~7.7 pt: past that, scroll instead
+MIN_ZOOM = 0.6  # fitting never shrinks 11 pt text below ~6.6 pt: past that, scroll instead
 MAX_ZOOM = 2.0
 # Sizes in pixels at font scale 1; they grow with the font in presenter mode.
 BADGE_ROOM = 8.0  # the step badge sits on the node's top-left corner
