@@ -111,7 +111,9 @@ class ContributionsPlot(pg.PlotWidget):
         count = len(config.x)
         ticks: list[tuple[float, str]] | None = None
         if count <= MAX_TICKED_POINTS:
-            ticks = [(float(i), f"x = {x:g}") for i, x in enumerate(config.x)]
+            # "x = 1" while there is room for it; beyond four points the bare value.
+            ticks = [(float(i), f"x = {x:g}" if count <= 4 else f"{x:g}")
+                     for i, x in enumerate(config.x)]
             if config.forget_zero_grad:
                 ticks.append((float(count), "earlier epochs"))
         self.getPlotItem().getAxis("bottom").setTicks([ticks] if ticks else None)
