@@ -85,7 +85,7 @@ def arrange(window: QMainWindow, docks: Docks, compact: bool) -> None:
         window.resizeDocks([docks.settings, docks.code],
                            [round(width * 0.13), round(width * 0.37)], Qt.Orientation.Horizontal)
         window.resizeDocks([docks.code, docks.step, docks.gradcheck],
-                           [round(height * 0.38), round(height * 0.37), round(height * 0.22)],
+                           [round(height * 0.31), round(height * 0.43), round(height * 0.23)],
                            Qt.Orientation.Vertical)
         window.resizeDocks([docks.graph], [round(height * 0.38)], Qt.Orientation.Vertical)
         window.resizeDocks([docks.graph, docks.contributions],
