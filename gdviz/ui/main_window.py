@@ -556,19 +556,20 @@ class MainWindow(QMainWindow):
         self.loss_plot.refresh()
         self.weights_plot.refresh()
         self.fit_plot.refresh()
-        self.contributions_plot.refresh()
-        # While training plays, the text panels (laid out to fit, ~4 ms) are written a few
-        # times a second: no one reads them at 60 frames a second, and those milliseconds are
-        # the window's share of the GIL. Any other update, the last one of a run included,
-        # writes them at once. The graph is built only when the run rests: on demand.
+        # While training plays, the step panel (laid out to fit, ~4 ms) is written a few times
+        # a second: no one reads it at 60 frames a second, and those milliseconds are the
+        # window's share of the GIL. The lecture views (code values, graph, per-sample bars,
+        # gradient check) explain one epoch at rest: they wait until the run stops, so
+        # lecture mode costs playing nothing. The last update of a run writes them all.
         now = time.perf_counter()
         playing = model.state == "playing"
         if not playing or now - self._step_panel_time >= STEP_PANEL_PLAYING_S:
             self._step_panel_time = now
             self.step_panel.refresh()
+        if not playing:
+            self.contributions_plot.refresh()
             self.code_panel.refresh()
             self.gradcheck_panel.refresh()
-        if not playing:
             self.graph_view.refresh()
         self._show_phase()
         self.log_panel.refresh()
