@@ -286,10 +286,11 @@ class LossPlot(QWidget):
         # While sub-stepping, at the parameters shown: L(θ_{k−1}) until the update is made.
         epoch = phase_view(model).shown
         value = model.session.loss_after(epoch)
+        # set_data: the same marker again (most sub-steps) is no new paint.
         if self._shown(value):
-            self.marker.setData([epoch], [value])
+            set_data(self.marker, [float(epoch)], [value])
         else:
-            self.marker.setData([], [])
+            set_data(self.marker, [], [])
 
     def set_font_scale(self, scale: float) -> None:
         """Presenter mode: axes and title `scale` times larger (and the log-scale box)."""

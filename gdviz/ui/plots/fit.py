@@ -72,8 +72,10 @@ class FitPlot(pg.PlotWidget):
         self._x_span = self._y_span = (0.0, 1.0)
         self._data: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._predicted: tuple[float, float] | None = None
+        self._shown_key: object = None  # what refresh() last drew
 
     def rebuild(self) -> None:
+        self._shown_key = None
         config = self.model.config
         x, y = data_arrays(config)
         self._data = (np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
@@ -97,6 +99,14 @@ class FitPlot(pg.PlotWidget):
             self.label.setText("")
             return
         phase = phase_view(model)
+        # Forward, loss and backward of an epoch draw the same: a sub-step between them
+        # changes nothing here, so it costs neither a refresh nor a paint.
+        forward = phase.phase in FORWARD_PHASES
+        drawn = (id(model.history), len(model.history), model.config, phase.shown, forward,
+                 phase.epoch if forward else None)
+        if drawn == self._shown_key:
+            return
+        self._shown_key = drawn
         params = model.history.params_at(phase.shown)  # θ_{k−1} before the update
         b = params[1] if len(params) > 1 else 0.0
         x_test = model.config.x_test
