@@ -181,7 +181,8 @@ class ContributionsPlot(pg.PlotWidget):
         return text
 
     def _frame(self, slots: int, values: np.ndarray) -> None:
-        low, high = padded_range(values, fraction=0.15, min_span=1e-6)
+        # No bars yet (epoch 0): a plain −0.5…0.5 axis, not ±5e-07.
+        low, high = padded_range(values, fraction=0.15, min_span=1e-6 if values.any() else 1.0)
         low, high = min(low, 0.0), max(high, 0.0)  # the zero line is always in view
         extent = (-0.6, slots - 0.4, low, high)
         if extent != self._range:

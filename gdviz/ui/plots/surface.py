@@ -326,7 +326,10 @@ class SurfacePlot(pg.PlotWidget):
             lr = steps[0].lr
             end = (at[0] - lr * steps[0].grad, at[1] - lr * steps[1].grad)
             grads = ", ".join(number(s.grad) for s in steps)
-            self.gradient_arrow.show(at, end, f"−lr × ∇L, the coming step\n∇L = ({grads})")
+            # Without zero_grad, .grad holds earlier epochs' gradients too: it is not ∇L.
+            name = ".grad (kept + this epoch)" if self.model.config.forget_zero_grad else "∇L"
+            self.gradient_arrow.show(at, end, f"−lr × {name.split(' ')[0]}, the coming step\n"
+                                              f"{name} = ({grads})")
             return self.gradient_arrow
         step = steps[0]
         scale = explanation.gradient_scale
