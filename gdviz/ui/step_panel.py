@@ -35,6 +35,7 @@ INDENT = "  "  # continuation lines of a row
 HEADING_GAP_PX = 6
 NOTE_COLOR = "#555555"
 NOW_COLOR = "#0072B2"  # the phase being shown while sub-stepping
+MEASURED_TEXTS_KEPT = 20_000  # text widths remembered per font size
 
 
 @dataclass(frozen=True)
@@ -300,6 +301,7 @@ class _Fonts:
         note.setItalic(True)
         note.setPointSizeF(self.note_size)
         self.note_family = note.family()
+        self._measured: dict[tuple[str, str], float] = {}
         self._metrics = {"text": QFontMetricsF(self.base), "heading": QFontMetricsF(bold),
                          "title": QFontMetricsF(bold), "now": QFontMetricsF(bold),
                          "note": QFontMetricsF(note)}
@@ -309,7 +311,14 @@ class _Fonts:
         return round(self.size * NOTE_SCALE, 1)
 
     def measure(self, kind: str, text: str) -> float:
-        return self._metrics[kind].horizontalAdvance(text)
+        # Remembered: sub-steps within an epoch measure the same texts again and again.
+        key = (kind, text)
+        width = self._measured.get(key)
+        if width is None:
+            if len(self._measured) > MEASURED_TEXTS_KEPT:
+                self._measured.clear()
+            width = self._measured[key] = self._metrics[kind].horizontalAdvance(text)
+        return width
 
 
 def _sizes(scale: float = 1.0) -> list[float]:
