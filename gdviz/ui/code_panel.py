@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QFont,
     QFontDatabase,
     QSyntaxHighlighter,
+    QTextBlock,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
@@ -259,9 +260,16 @@ class CodePanel(QPlainTextEdit):
             end = QTextCursor(block)
             end.movePosition(QTextCursor.MoveOperation.EndOfBlock)
             self.setTextCursor(end)
-            self.centerCursor()
+            if not self._comfortably_in_view(block):
+                self.centerCursor()  # a scroll repaints the whole panel: only when needed
         else:
             self.ensureCursorVisible()
+
+    def _comfortably_in_view(self, block: QTextBlock) -> bool:
+        """The whole line lies in the middle three fifths of the panel."""
+        rect = self.blockBoundingGeometry(block).translated(self.contentOffset())
+        height = self.viewport().height()
+        return rect.top() >= 0.2 * height and rect.bottom() <= 0.8 * height
 
     def _apply_font(self) -> None:
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)

@@ -54,6 +54,7 @@ class SurfacePlot(pg.PlotWidget):
         self.setObjectName("surfacePlot")
         self.model = model
         self._extent: tuple[float, float, float, float] | None = None  # w0, w1, b0, b1 drawn
+        self._path_key: object = None  # what refresh() last drew the path for
         self._title = ("", "")
         self._zoom_note = ""
         colormap = pg.colormap.get("viridis")
@@ -96,6 +97,7 @@ class SurfacePlot(pg.PlotWidget):
 
     def rebuild(self) -> None:
         """A new run: new data, maybe another model; the surface is recomputed lazily."""
+        self._path_key = None
         config = self.model.config
         plot = self.getPlotItem()
         self._extent = None
@@ -159,6 +161,14 @@ class SurfacePlot(pg.PlotWidget):
             return  # nothing sensible to frame: the start is chosen by the seed when ready
         history = model.history
         phase = phase_view(model)
+        # Sub-steps between the phases of an epoch keep the path where it is: only the
+        # overlays change (the path and its framing cost ~1 ms a frame).
+        path_key = (id(history), -1 if history is None else len(history), model.cursor,
+                    phase.shown, start)
+        if path_key == self._path_key:
+            self._show_phase(phase)
+            return
+        self._path_key = path_key
         if history is None:
             path_w, path_b = np.array([start[0]]), np.array([start[1]])
         else:
