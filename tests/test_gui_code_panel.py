@@ -127,8 +127,8 @@ def test_nothing_is_redone_when_nothing_changed(qtbot, monkeypatch) -> None:
     model = run_model(build_config("numpy"), 1)
     panel = make_panel(qtbot, model)
     calls = []
-    explain = code_panel.explain_epoch
-    monkeypatch.setattr(code_panel, "explain_epoch", lambda *a: calls.append(a) or explain(*a))
+    explain = code_panel.explained
+    monkeypatch.setattr(code_panel, "explained", lambda *a: calls.append(a) or explain(*a))
     move(panel, model, 1, Phase.LOSS)
     move(panel, model, 1, Phase.LOSS)
     panel.refresh()

@@ -30,9 +30,9 @@ from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
 from gdviz.core.cells import Cell, annotated_lines, cell_for, current_line, inline_values
 from gdviz.core.config import RunConfig
-from gdviz.core.explain import explain_epoch
 from gdviz.core.history import History
 from gdviz.core.phases import Phase
+from gdviz.ui.plots.phase import explained
 from gdviz.ui.style import BASE_POINT_SIZE
 
 PYGMENTS_STYLE = "default"
@@ -183,7 +183,7 @@ class CodePanel(QPlainTextEdit):
         self._shown, self._history = shown, history
         values: dict[int, str] = {}
         if history is not None and epoch <= len(history):
-            explanation = explain_epoch(config, history, epoch)
+            explanation = explained(model, epoch)
             values = inline_values(config, explanation, phase, lesson_error=error)
         line = current_line(config, epoch, phase, error)
         self._show("\n".join(annotated_lines(self._cell, values)), line)

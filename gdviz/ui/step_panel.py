@@ -20,10 +20,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase, QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import QStyle, QTextEdit
 
-from gdviz.core.explain import EpochExplanation, explain_epoch
+from gdviz.core.explain import EpochExplanation
 from gdviz.core.phases import Phase, phase_title
 from gdviz.core.registry import SPECS
 from gdviz.ui.formatting import loss_text, number, signed, vector_variants
+from gdviz.ui.plots.phase import explained
 from gdviz.ui.run_model import RunModel
 
 MAX_POINT_SIZE = 13.0  # the projector font's size (gdviz.ui.style)
@@ -431,7 +432,7 @@ class StepPanel(QTextEdit):
         if model.session.lesson_error is not None:
             return lesson_rows(config.spec.title, model.session.lesson_error,
                                config.spec.has_bias)
-        explanation = explain_epoch(config, history, model.cursor)
+        explanation = explained(model, model.cursor)
         if explanation.is_start:
             return start_rows(explanation)
         return epoch_rows(explanation, lecture_of(model))

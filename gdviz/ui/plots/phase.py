@@ -11,6 +11,7 @@ import math
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from gdviz.core.config import RunConfig
 from gdviz.core.explain import EpochExplanation, ParamStep, explain_epoch
@@ -73,10 +74,20 @@ def explanation_of(model: RunModel, epoch: int) -> EpochExplanation | None:
     history = model.history
     if history is None or not 1 <= epoch <= len(history):
         return None
-    cache = _caches.get(model)
-    if cache is None:
-        cache = _caches[model] = ExplanationCache()
+    try:
+        cache = _caches.get(model)
+        if cache is None:
+            cache = _caches[model] = ExplanationCache()
+    except TypeError:  # a stand-in model (tests) that cannot be weakly referenced
+        return explain_epoch(model.config, history, epoch)
     return cache.get(model.config, history, epoch)
+
+
+def explained(model: Any, epoch: int) -> EpochExplanation:
+    """Epoch `epoch` (0 … recorded) explained, from the model's shared cache where it can be:
+    the plots, the step panel and the code panel explain the same epoch in a frame."""
+    found = explanation_of(model, epoch) if epoch >= 1 else None
+    return found if found is not None else explain_epoch(model.config, model.history, epoch)
 
 
 def phase_view(model: RunModel, always_explain: bool = False) -> PhaseView:
