@@ -176,17 +176,22 @@ def bench(trainer: str, cycles: int) -> float:
     print("   median by phase shown: " + ", ".join(
         f"{phase} {median(values) * 1000:.1f} ms" for phase, values in by_phase.items()))
     dirty: list[float] = []
+    dirty_by_move: dict[str, list[float]] = {}
     for _ in range(2 * cycles):
         QApplication.processEvents()
         start = time.perf_counter()
-        walk.move()
+        phase = walk.move()
         frame.draw(full=False)
         dirty.append(time.perf_counter() - start)
+        arrow = "→" if walk.forward else "←"  # to this phase, by a step on or a step back
+        dirty_by_move.setdefault(phase + arrow, []).append(dirty[-1])
     dirty_med = median(dirty) * 1000
     print(f"   as after a key press (Qt repaints only what changed): {len(dirty)} frames, median "
           f"{dirty_med:.1f} ms, p90 {percentile(dirty, 90) * 1000:.1f} ms; median / "
           f"{TARGET_MS:.0f} ms = {dirty_med / TARGET_MS:.2f}  "
           f"(target <= 1: {verdict(dirty_med <= TARGET_MS)})")
+    print("   key press by the phase reached (→ a step on, ← a step back): " + ", ".join(
+        f"{move} {median(values) * 1000:.1f} ms" for move, values in sorted(dirty_by_move.items())))
     parts = time_parts(frame, walk, max(10, cycles // 2))
     print("   per widget (median ms: refresh + paint):")
     for name, (refresh, paint) in sorted(parts.items(), key=lambda i: -(i[1][0] + i[1][1])):
