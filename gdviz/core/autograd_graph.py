@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gdviz.core.config import RunConfig
+from gdviz.core.numbers import number_text, values_text
 from gdviz.core.phases import Phase
 from gdviz.core.trainers import data_arrays
 
@@ -89,14 +90,7 @@ class NodeLook:
     step: int | None  # 1-based position in the order being lit, None when not numbered
 
 
-def format_number(value: float) -> str:
-    """3 decimals while readable, else scientific; a real minus sign, as the step panel."""
-    if not math.isfinite(value):
-        return str(value).replace("-", "−")
-    if value == 0:
-        return "0.000"  # no "−0.000"
-    text = f"{value:.3f}" if 1e-3 <= abs(value) < 1e6 else f"{value:.3e}"
-    return text.replace("-", "−")
+format_number = number_text  # the graph's numbers read like the code panel's
 
 
 def format_values(values: Values | None) -> str:
@@ -104,11 +98,8 @@ def format_values(values: Values | None) -> str:
     if values is None:
         return "—"
     if len(values) == 1:
-        return format_number(values[0])
-    if len(values) <= MAX_SHOWN:
-        return "[" + ", ".join(format_number(v) for v in values) + "]"
-    head = ", ".join(format_number(v) for v in values[: MAX_SHOWN - 2])
-    return f"[{head}, …, {format_number(values[-1])}] ({len(values)} values)"
+        return number_text(values[0])
+    return values_text(values, MAX_SHOWN, MAX_SHOWN - 2)
 
 
 def shape_text(shape: tuple[int, ...]) -> str:

@@ -10,7 +10,6 @@ gradient) is read from the cell's own text, not from the trainer's name.
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import numpy as np
 
 from gdviz.core.config import RunConfig
 from gdviz.core.explain import EpochExplanation
+from gdviz.core.numbers import number_text, values_text
 from gdviz.core.phases import Phase
 from gdviz.core.resources import resource_path
 
@@ -126,7 +126,7 @@ def _cell(name: str, param_names: tuple[str, ...], phases: tuple[Phase, ...],
     phase_lines = {phase: find_statement(lines, phase) for phase in phases}
     # torch's optimizer.zero_grad() sets the gradients to None (set_to_none, torch ≥ 2.0).
     zeroed = ("None" if Phase.ZERO_GRAD in phase_lines
-              and "optimizer" in lines[phase_lines[Phase.ZERO_GRAD]] else _number(0.0))
+              and "optimizer" in lines[phase_lines[Phase.ZERO_GRAD]] else number_text(0.0))
     return Cell(name, lines, _only(lines, _EPOCH_STATEMENT, "epoch loop"),
                 MappingProxyType(phase_lines),
                 _grad_names(lines, phase_lines[Phase.BACKWARD], param_names), zeroed)
@@ -190,11 +190,7 @@ def annotated_lines(cell: Cell, values: Mapping[int, str]) -> tuple[str, ...]:
 
 def array_text(values: np.ndarray) -> str:
     """`[0.000, 1.200]`; more than MAX_SHOWN_VALUES: `[a, b, c, …, z] (N values)`."""
-    flat = np.ravel(values)
-    shown = [_number(float(v)) for v in flat]
-    if len(shown) <= MAX_SHOWN_VALUES:
-        return f"[{', '.join(shown)}]"
-    return f"[{', '.join(shown[:3])}, …, {shown[-1]}] ({len(shown)} values)"
+    return values_text(np.ravel(values).tolist(), MAX_SHOWN_VALUES, 3)
 
 
 def _phase_value(config: RunConfig, cell: Cell, explanation: EpochExplanation,
@@ -205,13 +201,13 @@ def _phase_value(config: RunConfig, cell: Cell, explanation: EpochExplanation,
         return array_text(explanation.forward.y_pred)
     if phase is Phase.LOSS:
         assert explanation.loss is not None
-        return f"l = {_number(explanation.loss)}"
+        return f"l = {number_text(explanation.loss)}"
     if phase is Phase.BACKWARD:
         return _listed(cell.grad_names, [s.grad for s in steps])
     if phase is Phase.UPDATE:
         return _listed(explanation.param_names, explanation.params_after)
     if config.forget_zero_grad:  # the gradients stay for the next backward to add to
-        kept = ", ".join(f"{name} stays {_number(s.grad)}"
+        kept = ", ".join(f"{name} stays {number_text(s.grad)}"
                          for name, s in zip(cell.grad_names, steps, strict=True))
         return f"{kept} (not zeroed)"
     return ", ".join(f"{name} = {cell.zeroed_value}" for name in cell.grad_names)
@@ -219,18 +215,7 @@ def _phase_value(config: RunConfig, cell: Cell, explanation: EpochExplanation,
 
 def _listed(names: Sequence[str], numbers: Sequence[float]) -> str:
     pairs = zip(names, numbers, strict=True)
-    return ", ".join(f"{name} = {_number(value)}" for name, value in pairs)
-
-
-def _number(value: float) -> str:
-    """The house format (gdviz.ui.formatting.number): 3 decimals, else scientific; "−"."""
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "−inf"
-    scientific = value != 0 and not 1e-3 <= abs(value) < 1e6
-    text = f"{value:.3e}" if scientific else f"{value:.3f}"
-    return text.replace("-", "−")
+    return ", ".join(f"{name} = {number_text(value)}" for name, value in pairs)
 
 
 def _grad_names(lines: Sequence[str], backward: int, param_names: Sequence[str]) -> tuple[str, ...]:
