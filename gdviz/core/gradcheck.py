@@ -13,6 +13,8 @@ from typing import Any, cast
 
 import numpy as np
 
+from gdviz.core.cells import cell_for
+
 
 @dataclass(frozen=True)
 class GradientCheck:
@@ -113,8 +115,7 @@ def check_epoch(config: Any, history: Any, epoch: int, with_autograd: bool = Tru
     if config.spec.needs_torch:
         row = history.row(epoch)
         trainer = tuple(float(row[f"grad_{name}"]) for name in names)
-        label = "trainer (" + ", ".join(
-            f"{_grad_name(config, name)}" for name in names) + ", float32)"
+        label = f"trainer ({', '.join(cell_for(config).grad_names)}, float32)"
     else:
         trainer = manual_gradient(x, y, params, scale)
         label = "the cell's formula"
@@ -123,12 +124,6 @@ def check_epoch(config: Any, history: Any, epoch: int, with_autograd: bool = Tru
     ratios = tuple(t / r if r != 0 else math.nan for t, r in zip(trainer, reference, strict=True))
     return EpochGradientCheck(epoch, names, params, label, trainer, autograd, reference, ratios,
                               _explain(config, history, ratios, scale, trainer, reference))
-
-
-def _grad_name(config: Any, name: str) -> str:
-    if config.has_bias:
-        return {"w": "weight.grad", "b": "bias.grad"}[name]
-    return f"{name}.grad"
 
 
 def _explain(config: Any, history: Any, ratios: tuple[float, ...], scale: float,

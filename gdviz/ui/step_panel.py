@@ -20,6 +20,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase, QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import QStyle, QTextEdit
 
+from gdviz.core.cells import cell_for
 from gdviz.core.explain import EpochExplanation
 from gdviz.core.phases import Phase, phase_title
 from gdviz.core.registry import SPECS
@@ -124,12 +125,8 @@ class Lecture:
 def lecture_of(model: RunModel) -> Lecture:
     config = model.config
     spec = config.spec
-    if spec.needs_torch:
-        grad_names = tuple({"w": "weight.grad", "b": "bias.grad"}[n] if spec.has_bias
-                           else f"{n}.grad" for n in spec.param_names)
-    else:
-        grad_names = tuple(f"d{n}" for n in spec.param_names)
-    return Lecture(model.phase, spec.phases, spec.gradient_word, grad_names,
+    # What the cell calls each gradient (dw, w.grad, weight.grad), read from the cell itself.
+    return Lecture(model.phase, spec.phases, spec.gradient_word, cell_for(config).grad_names,
                    config.forget_zero_grad)
 
 
