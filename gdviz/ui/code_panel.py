@@ -8,7 +8,7 @@ Colours come from Pygments' Python lexer and style, not from hand-written rules.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 # Pygments ships no type hints (and types-Pygments is not a dependency).
 from pygments.lexers import PythonLexer  # type: ignore[import-untyped]
@@ -29,9 +29,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
 from gdviz.core.cells import Cell, annotated_lines, cell_for, current_line, inline_values
-from gdviz.core.config import RunConfig
 from gdviz.core.history import History
-from gdviz.core.phases import Phase
+from gdviz.ui.lecture_model import LectureModel
 from gdviz.ui.plots.phase import explained
 from gdviz.ui.style import BASE_POINT_SIZE
 
@@ -43,26 +42,6 @@ CURRENT_LINE_COLOR = QColor(240, 228, 66, 110)  # Okabe-Ito yellow, light enough
 _TokenType = Any
 # One line's highlighting: (start column, length, token type).
 _Span = tuple[int, int, _TokenType]
-
-
-class _Session(Protocol):
-    @property
-    def lesson_error(self) -> str | None: ...
-
-
-class CodeModel(Protocol):
-    """What the panel reads: RunModel has it, and so does a test's SimpleNamespace."""
-
-    @property
-    def config(self) -> RunConfig: ...
-    @property
-    def history(self) -> History | None: ...
-    @property
-    def cursor(self) -> int: ...
-    @property
-    def phase(self) -> Phase | None: ...
-    @property
-    def session(self) -> _Session: ...
 
 
 class PygmentsHighlighter(QSyntaxHighlighter):
@@ -135,7 +114,7 @@ def line_spans(source: str) -> list[list[_Span]]:
 class CodePanel(QPlainTextEdit):
     """The selected trainer's training cell, following the run's epoch and phase."""
 
-    def __init__(self, model: CodeModel, parent: QWidget | None = None) -> None:
+    def __init__(self, model: LectureModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("codePanel")
         self.setReadOnly(True)

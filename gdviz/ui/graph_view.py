@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
@@ -41,6 +40,7 @@ from gdviz.core.autograd_graph import ComputationGraph, GraphNode, NodeLook, bui
 from gdviz.core.config import RunConfig
 from gdviz.core.history import History
 from gdviz.core.phases import Phase
+from gdviz.ui.lecture_model import LectureModel
 
 LOADING = "Preparing the run…"
 BASE_POINT_SIZE = 11.0
@@ -56,19 +56,6 @@ EDGE_INK = "#666666"
 BEND_WIDTH = 12.0  # the room a long edge takes in a layer it passes through
 
 
-class _Model(Protocol):
-    """What the view reads of a RunModel."""
-
-    @property
-    def config(self) -> RunConfig: ...
-    @property
-    def history(self) -> History | None: ...
-    @property
-    def cursor(self) -> int: ...
-    @property
-    def phase(self) -> Phase | None: ...
-
-
 @dataclass
 class _NodeItems:
     box: QGraphicsPathItem
@@ -82,7 +69,7 @@ class _NodeItems:
 class GraphView(QGraphicsView):
     """The epoch's computation graph (objectName "graphView")."""
 
-    def __init__(self, model: _Model, parent: QWidget | None = None) -> None:
+    def __init__(self, model: LectureModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("graphView")
         self.setScene(QGraphicsScene(self))
