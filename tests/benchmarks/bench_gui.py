@@ -601,12 +601,15 @@ def time_frames(window: Any, change: Callable[[int], None], frames: int, mode: s
     return times, {name: after[name] - before[name] for name in after}
 
 
-def time_parts(window: Any, change: Callable[[int], None], frames: int
-               ) -> dict[str, tuple[float, float]]:
-    """Median refresh and paint seconds of each plot/panel on its own, after the same change."""
+def time_parts(window: Any, change: Callable[[int], None], frames: int,
+               parts: dict[str, Any] | None = None) -> dict[str, tuple[float, float]]:
+    """Median refresh and paint seconds of each plot/panel on its own, after the same change.
+
+    `parts`: name -> (refresh, viewport); the four plots (plot_views) by default.
+    """
     from PySide6.QtWidgets import QApplication
 
-    parts = plot_views(window)
+    parts = parts if parts is not None else plot_views(window)
     samples: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in parts}
     for i in range(frames):
         QApplication.processEvents()

@@ -33,6 +33,7 @@ from bench_gui import (
     percentile,
     qt_app,
     settle,
+    time_parts,
     verdict,
     wait_until,
 )
@@ -192,7 +193,8 @@ def bench(trainer: str, cycles: int) -> float:
           f"(target <= 1: {verdict(dirty_med <= TARGET_MS)})")
     print("   key press by the phase reached (→ a step on, ← a step back): " + ", ".join(
         f"{move} {median(values) * 1000:.1f} ms" for move, values in sorted(dirty_by_move.items())))
-    parts = time_parts(frame, walk, max(10, cycles // 2))
+    parts = time_parts(window, lambda _frame: walk.move(), max(10, cycles // 2),
+                       frame.views())
     print("   per widget (median ms: refresh + paint):")
     for name, (refresh, paint) in sorted(parts.items(), key=lambda i: -(i[1][0] + i[1][1])):
         print(f"      {name:13s} {refresh * 1000:6.2f} + {paint * 1000:6.2f} = "
@@ -203,26 +205,6 @@ def bench(trainer: str, cycles: int) -> float:
     window.deleteLater()
     settle(0.2)
     return med
-
-
-def time_parts(frame: Frame, walk: Walk, frames: int) -> dict[str, tuple[float, float]]:
-    from PySide6.QtWidgets import QApplication
-
-    views = frame.views()
-    samples: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in views}
-    for _ in range(frames):
-        QApplication.processEvents()
-        walk.move()
-        frame.window.model._redraw_timer.stop()
-        for name, (refresh, viewport) in views.items():
-            start = time.perf_counter()
-            refresh()
-            middle = time.perf_counter()
-            viewport.repaint()
-            end = time.perf_counter()
-            samples[name][0].append(middle - start)
-            samples[name][1].append(end - middle)
-    return {name: (median(r), median(p)) for name, (r, p) in samples.items()}
 
 
 def main() -> int:
