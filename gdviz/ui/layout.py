@@ -54,11 +54,7 @@ def is_compact(size: QSize) -> bool:
 
 def arrange(window: QMainWindow, docks: Docks, compact: bool) -> None:
     """Put every dock in its place for a large or a small screen."""
-    # The side columns run the window's full height; the bottom area sits under the plots.
-    window.setCorner(Qt.Corner.BottomLeftCorner, LEFT)
-    window.setCorner(Qt.Corner.BottomRightCorner, RIGHT)
-    for dock in docks.all():
-        window.removeDockWidget(dock)
+    _take_docks(window, docks)
     if compact:
         # One column beside the plots: the code (the settings in a tab behind it) above a
         # stack of tabs led by the step panel. The plots keep the rest of the width.
@@ -97,14 +93,20 @@ def arrange(window: QMainWindow, docks: Docks, compact: bool) -> None:
     whole_tab_titles(window)
 
 
-def arrange_presenter(window: QMainWindow, docks: Docks, compact: bool) -> None:
-    """Presenter mode: the code on the left; the step panel on the right above the per-sample
-    bars (the gradient check in a tab behind them); the graph under the plots; settings and
-    log hidden. On a small projector the bars and the check are tabs behind the step panel."""
+def _take_docks(window: QMainWindow, docks: Docks) -> None:
+    """Every dock out, to be placed anew; the side columns run the window's full height, the
+    bottom area sits under the plots."""
     window.setCorner(Qt.Corner.BottomLeftCorner, LEFT)
     window.setCorner(Qt.Corner.BottomRightCorner, RIGHT)
     for dock in docks.all():
         window.removeDockWidget(dock)
+
+
+def arrange_presenter(window: QMainWindow, docks: Docks, compact: bool) -> None:
+    """Presenter mode: the code on the left; the step panel on the right above the per-sample
+    bars (the gradient check in a tab behind them); the graph under the plots; settings and
+    log hidden. On a small projector the bars and the check are tabs behind the step panel."""
+    _take_docks(window, docks)
     window.addDockWidget(LEFT, docks.code)
     window.addDockWidget(RIGHT, docks.step)
     if compact:
