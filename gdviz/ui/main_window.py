@@ -27,6 +27,7 @@ from gdviz.core.config import ConfigError, RunConfig, build_config, describe_cha
 from gdviz.core.phases import Phase, phase_title
 from gdviz.core.resources import resource_path
 from gdviz.ui.code_panel import CodePanel
+from gdviz.ui.compare import Comparison
 from gdviz.ui.controls import DEFAULT_SPEED_INDEX, SPEEDS, ControlsPanel
 from gdviz.ui.data_editor import DatasetEditor
 from gdviz.ui.formatting import number
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self._make_central()
         self._make_docks()
         self._make_status_bar()
+        self.comparison = Comparison(self, self.model)
         self._make_menus()
 
         self._step_panel_time = 0.0
@@ -306,6 +308,7 @@ class MainWindow(QMainWindow):
         lessons_menu.setToolTipsVisible(True)
         lessons_menu.addAction(self.action_forget_zero_grad)
         lessons_menu.addAction(self.action_update_with_grad)
+        menus.addMenu(self.comparison.menu)
         view_menu = menus.addMenu("&View")
         view_menu.addAction(self.action_presenter)
         view_menu.addSeparator()

@@ -24,6 +24,7 @@ from gdviz.core.config import RunConfig
 from gdviz.core.history import History
 from gdviz.core.loop import FRAME_SECONDS, TrainingControl
 from gdviz.core.phases import Phase
+from gdviz.core.pins import PinBoard, PinError, PinnedRun
 from gdviz.core.session import RunState, Session
 from gdviz.core.surface import LossLandscape
 from gdviz.ui.worker import EpochBatch, RunFailed, RunStarted, RunStopped, TrainingWorker
@@ -40,6 +41,7 @@ class RunModel(QObject):
     updated = Signal()  # history or cursor changed (coalesced to ~60 Hz)
     state_changed = Signal(str)
     message = Signal(str)  # for the status bar
+    pins_changed = Signal()  # a run was pinned or unpinned
 
     def __init__(self, config: RunConfig, parent: QObject | None = None,
                  batch_seconds: float = FRAME_SECONDS) -> None:
@@ -74,6 +76,7 @@ class RunModel(QObject):
         self._thread.start()
         self.session = Session(config, self.control, on_state=self._on_session_state,
                                on_message=self._on_session_message)
+        self.pin_board = PinBoard()
 
     # --- reading (views use these) ---------------------------------------------------------------
 
@@ -127,6 +130,41 @@ class RunModel(QObject):
 
     def iter_log_lines(self, start: int, stop: int | None = None) -> Iterator[str]:
         return self.session.iter_log_lines(start, stop)
+
+    @property
+    def pins(self) -> tuple[PinnedRun, ...]:
+        return self.pin_board.pins
+
+    def shown_pins(self) -> tuple[PinnedRun, ...]:
+        """The pins drawn with the current run: those over the same parameters and data."""
+        return self.pin_board.comparable(self.config)
+
+    # --- pins ------------------------------------------------------------------------------------
+
+    def pin_run(self) -> None:
+        """Keep the current run, as recorded so far, drawn faded for comparison."""
+        try:
+            pinned = self.pin_board.pin(self.config, self.history, self.landscape)
+        except PinError as error:
+            self.message.emit(f"Not pinned: {error}")
+            return
+        self.message.emit(f"Pinned: {pinned.config.spec.title}, lr {pinned.config.lr:g}, "
+                          f"{pinned.epochs} epochs ({len(self.pin_board)} pinned); change a "
+                          "setting to compare")
+        self.pins_changed.emit()
+        self._schedule_redraw()
+
+    def unpin(self, index: int) -> None:
+        if 0 <= index < len(self.pin_board):
+            self.pin_board.unpin(index)
+            self.pins_changed.emit()
+            self._schedule_redraw()
+
+    def clear_pins(self) -> None:
+        if len(self.pin_board):
+            self.pin_board.clear()
+            self.pins_changed.emit()
+            self._schedule_redraw()
 
     # --- commands: each goes to the session, then the views are told ---------------------------
 

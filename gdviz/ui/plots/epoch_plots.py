@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QCheckBox, QVBoxLayout, QWidget
 
 from gdviz.core.history import History
 from gdviz.core.phases import Phase
+from gdviz.core.pins import PinnedRun
 from gdviz.ui.plots.common import (
     BLOW_UP,
     DASHED,
@@ -32,6 +33,7 @@ from gdviz.ui.plots.common import (
     symlog,
     without_final_nonfinite,
 )
+from gdviz.ui.plots.ghosts import Lines, PinGhosts
 from gdviz.ui.plots.labels import pick_spot, place_text, scene_points, text_item, text_size
 from gdviz.ui.plots.overlays import OVERLAY_Z, ArrowOverlay, ScenePoints
 from gdviz.ui.plots.phase import PhaseView, phase_view, update_text
@@ -207,6 +209,8 @@ class LossPlot(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
         layout.addWidget(self.log_check, alignment=Qt.AlignmentFlag.AlignRight)
+        self.ghosts = PinGhosts(self.plot.getPlotItem(), model, self._pin_lines,
+                                with_legend=True)
         self._drawn_length = -1
         self._auto_log = False  # the log scale was switched on for this run, not by the user
         self._user_chose = False  # the user toggled the scale during this run: leave it be
@@ -256,11 +260,18 @@ class LossPlot(QWidget):
     def _shown(self, value: float) -> bool:
         return math.isfinite(value) and (value > 0 or not self.log_check.isChecked())
 
+    def _pin_lines(self, pin: PinnedRun) -> Lines:
+        loss = pin.loss_after
+        if self.log_check.isChecked():
+            loss = np.where(loss > 0, loss, np.nan)  # the log axis has no place for 0
+        return [(np.arange(len(loss), dtype=np.float64), loss)]
+
     def refresh(self) -> None:
         model = self.model
         history = model.history
         self.plot.move_cursor()
         log = self.log_check.isChecked()
+        self.ghosts.sync(log)
         if history is None:
             self.plot.frame_values([], log=log, floor=None if log else 0.0)
             return
@@ -346,6 +357,15 @@ class WeightsPlot(EpochPlot):
         self._labels_checked = 0  # epochs known to pass clear of the labels' spots
         self._drawn_length = -1
         self._symlog = False
+        self.ghosts = PinGhosts(self.getPlotItem(), model, self._pin_lines)
+
+    def _pin_lines(self, pin: PinnedRun) -> Lines:
+        """One faded curve per parameter, in the pin's colour (the legend is the loss plot's)."""
+        lines = []
+        for values in pin.trajectories:
+            shown = symlog(values) if self._symlog else values
+            lines.append((np.arange(len(values), dtype=np.float64), np.asarray(shown)))
+        return lines
 
     def rebuild(self) -> None:
         has_bias = self.model.config.has_bias
@@ -382,6 +402,7 @@ class WeightsPlot(EpochPlot):
     def refresh(self) -> None:
         history = self.model.history
         self.move_cursor()
+        self.ghosts.sync(self._symlog)
         self._show_phase(phase_view(self.model))
         if history is None:
             self.frame_values([], extra=self._shown_optimum(), pad=self._label_room())

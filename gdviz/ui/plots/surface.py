@@ -11,6 +11,7 @@ from PySide6.QtGui import QFont
 
 from gdviz.core.history import History
 from gdviz.core.phases import Phase
+from gdviz.core.pins import PinnedRun
 from gdviz.ui.formatting import number
 from gdviz.ui.plots.common import (
     BLOW_UP,
@@ -32,6 +33,7 @@ from gdviz.ui.plots.common import (
     set_title,
     style_plot,
 )
+from gdviz.ui.plots.ghosts import Lines, PinGhosts
 from gdviz.ui.plots.labels import scene_points
 from gdviz.ui.plots.overlays import ArrowOverlay, PointLabel, ScenePoints, TangentOverlay
 from gdviz.ui.plots.phase import PhaseView, phase_view, update_text
@@ -94,6 +96,18 @@ class SurfacePlot(pg.PlotWidget):
         view = self.getViewBox()
         view.sigRangeChanged.connect(self._layout_overlays)
         view.sigResized.connect(self._layout_overlays)
+        self.ghosts = PinGhosts(self.getPlotItem(), model, self._pin_lines, with_legend=True)
+
+    def _pin_lines(self, pin: PinnedRun) -> Lines:
+        """A pinned run's path: along L(w) for the w-only cells, in (w, b) on the heatmap."""
+        indices = decimated_indices(pin.epochs + 1)
+        w = pin.trajectory("w")[indices]
+        if self.model.landscape.with_bias:
+            xs, ys = finite_only(w, pin.trajectory("b")[indices])
+        else:
+            with np.errstate(all="ignore"):
+                xs, ys = finite_only(w, self.model.landscape.curve(w))
+        return [(xs, ys)]
 
     def rebuild(self) -> None:
         """A new run: new data, maybe another model; the surface is recomputed lazily."""
@@ -154,6 +168,7 @@ class SurfacePlot(pg.PlotWidget):
 
     def refresh(self) -> None:
         model = self.model
+        self.ghosts.sync()
         landscape = model.landscape
         optimum_b = landscape.optimum[1] if landscape.with_bias else 0.0
         start = self._start_params()

@@ -1,0 +1,99 @@
+"""Pinned runs in the window: P keeps a run drawn faded with a legend naming what differs;
+unpin one, clear all; pins hide on another surface and come back."""
+
+from __future__ import annotations
+
+from gui_helpers import action, find, message
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMenu
+
+from gdviz.core.pins import MAX_PINS
+
+
+def step(qtbot, window, epochs: int) -> None:
+    target = window.model.cursor + epochs
+    for _ in range(epochs):
+        window.model.step()
+    qtbot.waitUntil(lambda: window.model.cursor == target, timeout=10_000)
+    window._on_model_updated()
+
+
+def change_lr(qtbot, window, lr: float) -> None:
+    window.model.set_config(window.model.config.replace(lr=lr))
+    qtbot.waitUntil(lambda: window.model.state == "ready", timeout=10_000)
+    window._on_model_updated()
+
+
+def test_p_pins_the_run_and_the_ghosts_name_what_differs(qtbot, focused):
+    window = focused
+    step(qtbot, window, 4)
+    qtbot.keyClick(window.plots_area, Qt.Key.Key_P)
+    qtbot.waitUntil(lambda: len(window.model.pins) == 1, timeout=2000)
+    assert "Pinned" in message(window)
+    change_lr(qtbot, window, 0.03)
+    surface, loss, weights = window.surface_plot, window.loss_plot, window.weights_plot
+    assert surface.ghosts.legend_texts() == ["lr 0.01"]
+    assert loss.ghosts.legend_texts() == ["lr 0.01"]
+    pin = window.model.pins[0]
+    # The surface ghost is the pinned path on L(w); the loss ghost its L(θ_k), 0..4.
+    (path,) = surface.ghosts.items
+    xs, _ys = path.getData()
+    assert list(xs) == list(pin.trajectory("w"))
+    (loss_ghost,) = loss.ghosts.items
+    assert list(loss_ghost.getData()[1]) == list(pin.loss_after)
+    (w_ghost,) = weights.ghosts.items
+    assert list(w_ghost.getData()[1]) == list(pin.trajectory("w"))
+    assert pin.color in path.opts["pen"].color().name().upper()
+
+
+def test_unpin_one_and_clear_all_from_the_compare_menu(qtbot, window):
+    step(qtbot, window, 2)
+    window.model.pin_run()
+    change_lr(qtbot, window, 0.02)
+    step(qtbot, window, 2)
+    window.model.pin_run()
+    change_lr(qtbot, window, 0.005)
+    assert window.surface_plot.ghosts.legend_texts() == ["lr 0.01", "lr 0.02"]
+    unpin_menu = find(window, QMenu, "unpinMenu")
+    unpin_actions = unpin_menu.actions()
+    assert len(unpin_actions) == 2
+    unpin_actions[0].trigger()
+    window._on_model_updated()
+    assert window.surface_plot.ghosts.legend_texts() == ["lr 0.02"]
+    assert len(window.surface_plot.ghosts.items) == 1
+    action(window, "actionClearPins").trigger()
+    window._on_model_updated()
+    assert window.model.pins == ()
+    assert window.surface_plot.ghosts.items == ()
+    assert window.surface_plot.ghosts.legend_texts() == []
+    assert not action(window, "actionClearPins").isEnabled()
+
+
+def test_pins_hide_on_another_surface_and_return(qtbot, window):
+    step(qtbot, window, 3)
+    window.model.pin_run()
+    window.model.set_config(window.model.config.replace(trainer="nn"))
+    qtbot.waitUntil(lambda: window.model.state == "ready", timeout=20_000)
+    window._on_model_updated()
+    assert window.surface_plot.ghosts.items == ()  # L(w) means nothing on L(w, b)
+    assert "hidden" in find(window, QMenu, "unpinMenu").actions()[0].text()
+    window.model.set_config(window.model.config.replace(trainer="autograd"))
+    qtbot.waitUntil(lambda: window.model.state == "ready", timeout=20_000)
+    window._on_model_updated()
+    assert window.surface_plot.ghosts.legend_texts()[0].startswith("numpy")
+
+
+def test_a_ninth_pin_is_refused_in_words(qtbot, window):
+    step(qtbot, window, 1)
+    for _ in range(MAX_PINS):
+        window.model.pin_run()
+    window.model.pin_run()
+    assert len(window.model.pins) == MAX_PINS
+    assert "unpin one first" in message(window)
+
+
+def test_a_pin_at_epoch_0_keeps_the_start(qtbot, window):
+    window.model.pin_run()
+    (pin,) = window.model.pins
+    assert pin.epochs == 0
+    assert list(pin.trajectory("w")) == [0.0]
