@@ -14,6 +14,18 @@ from typing import Any
 
 import numpy as np
 
+from gdviz.core.optimizers import (
+    DEFAULT_OPTIMIZER,
+    HYPERPARAMETERS,
+    OPTIMIZER_NAMES,
+    OPTIMIZERS,
+    Hyperparameter,
+    OptimizerConfig,
+    OptimizerSpec,
+    conflict,
+    optimizer_spec,
+    optimizers_having,
+)
 from gdviz.core.registry import (
     DEFAULT_TRAINER,
     NOTEBOOK_X,
@@ -37,13 +49,16 @@ _WINDOW_NAMES = {"--lr": "learning rate", "--epochs": "epochs", "--log-every": "
                  "--x-test": "predict at x", "--w0": "w0", "--b0": "b0", "--seed": "seed",
                  "--gradient": "gradient", "--x": "x column", "--y": "y column",
                  "--forget-zero-grad": "the lesson \"forget zero_grad\"",
-                 "--update-with-grad": "the lesson \"update without no_grad\""}
+                 "--update-with-grad": "the lesson \"update without no_grad\"",
+                 "--optimizer": "optimizer",
+                 **{h.option: h.label for h in HYPERPARAMETERS.values()}}
 
 # The lessons: a line of the cell left out, to show what goes wrong without it.
 LESSONS = {"forget_zero_grad": "--forget-zero-grad", "update_with_grad": "--update-with-grad"}
 
 _PRESET_KEYS = {"description", "trainer", "lr", "epochs", "log_every", "x", "y", "x_test", "w0",
-                "b0", "seed", "gradient", "forget_zero_grad", "update_with_grad"}
+                "b0", "seed", "gradient", "forget_zero_grad", "update_with_grad", "optimizer",
+                *HYPERPARAMETERS}
 
 
 class ConfigError(ValueError):
@@ -75,6 +90,20 @@ class RunConfig:
     gradient: str | None = "notebook"
     forget_zero_grad: bool = False  # lesson: the cell without w.grad.zero_() / zero_grad()
     update_with_grad: bool = False  # lesson: the update without torch.no_grad()
+    optimizer: str = DEFAULT_OPTIMIZER
+    # The optimizer's hyperparameters, flat so that asdict, replace and presets see them like any
+    # other setting: torch's default unless given, None where the optimizer has no such setting.
+    momentum: float | None = 0.0
+    dampening: float | None = 0.0
+    nesterov: bool | None = False
+    weight_decay: float | None = 0.0
+    betas: tuple[float, float] | None = None
+    eps: float | None = None
+    alpha: float | None = None
+    centered: bool | None = None
+    amsgrad: bool | None = None
+    lr_decay: float | None = None
+    initial_accumulator: float | None = None
     preset: str | None = field(default=None, compare=False)
 
     @property
@@ -84,6 +113,16 @@ class RunConfig:
     @property
     def has_bias(self) -> bool:
         return self.spec.has_bias
+
+    @property
+    def optimizer_spec(self) -> OptimizerSpec:
+        return optimizer_spec(self.optimizer)
+
+    @property
+    def optimizer_config(self) -> OptimizerConfig:
+        """The optimizer and its hyperparameters, as the trainers and the code panel take them."""
+        return OptimizerConfig(self.optimizer, tuple(
+            (key, getattr(self, key)) for key in self.optimizer_spec.hyperparameters))
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -113,6 +152,16 @@ class RunConfig:
             for lesson in LESSONS:  # a lesson the new trainer cannot show is switched off
                 if lesson not in spec(trainer).lessons and lesson not in changes:
                     values.pop(lesson)
+        if values["optimizer"] != self.optimizer:
+            # The new optimizer starts from torch's defaults, but keeps what the user changed of
+            # a setting both have (SGD's momentum 0.9 stays 0.9 in RMSprop).
+            old = self.optimizer_spec.defaults
+            new = OPTIMIZERS[values["optimizer"]].defaults if values["optimizer"] in OPTIMIZERS \
+                else {}
+            for key in HYPERPARAMETERS:
+                if key not in changes and not (key in new and key in old and
+                                               getattr(self, key) != old[key]):
+                    values.pop(key)
         return build_config(trainer=trainer, explicit=values, preset_name=None, keep_preset=preset)
 
 
@@ -120,11 +169,14 @@ def describe_change(old: RunConfig, new: RunConfig) -> str:
     """A short phrase for the status bar saying what a new config changed."""
     if new.trainer != old.trainer:
         return f"trainer changed to {new.spec.title}"
+    if new.optimizer != old.optimizer:
+        return f"optimizer changed to {new.optimizer_spec.title}"
     if (new.x, new.y) != (old.x, old.y):
         return f"data changed ({len(new.x)} points)"
     names = {"lr": "learning rate", "epochs": "epochs", "w0": "w0", "b0": "b0", "seed": "seed",
              "gradient": "gradient", "x_test": "predict at x", "log_every": "log interval",
-             "forget_zero_grad": "forget zero_grad", "update_with_grad": "update without no_grad"}
+             "forget_zero_grad": "forget zero_grad", "update_with_grad": "update without no_grad",
+             **{key: h.label for key, h in HYPERPARAMETERS.items()}}
     changed = [f"{label} {_shown(getattr(old, key))} → {_shown(getattr(new, key))}"
                for key, label in names.items() if getattr(old, key) != getattr(new, key)]
     return ", ".join(changed) if changed else "settings applied"
@@ -204,11 +256,26 @@ def build_config(
                               f"{chosen!r}")
     if "b0" in explicit and not chosen_spec.has_bias:
         raise ConfigError(f"--b0 applies only to a model with a bias; {chosen!r} fits f = w*x")
+    optimizer = explicit.get("optimizer") or preset.get("optimizer") or DEFAULT_OPTIMIZER
+    if optimizer not in OPTIMIZERS:
+        raise ConfigError(f"unknown optimizer {optimizer!r} (choose from "
+                          f"{', '.join(OPTIMIZER_NAMES)})")
+    if optimizer not in chosen_spec.optimizers:
+        raise ConfigError(f"the {chosen} trainer cannot run --optimizer {optimizer} (it runs "
+                          f"{', '.join(chosen_spec.optimizers)})")
+    hyperparameters = optimizer_spec(optimizer).defaults
+    for key, hyperparameter in HYPERPARAMETERS.items():
+        if key in explicit and key not in hyperparameters:
+            owners = optimizers_having(key)
+            raise ConfigError(f"{hyperparameter.option} applies only to the {', '.join(owners)} "
+                              f"optimizer{'s' if len(owners) > 1 else ''}, not to {optimizer!r}")
 
-    values: dict[str, Any] = {**_COMMON_DEFAULTS, **chosen_spec.defaults}
+    values: dict[str, Any] = {**_COMMON_DEFAULTS, **chosen_spec.defaults, **hyperparameters}
     for key, value in preset.items():
         if key == "trainer":
             continue
+        if key in HYPERPARAMETERS and key not in hyperparameters:
+            continue  # the preset's optimizer was overridden: its own settings do not apply
         if key == "gradient" and not chosen_spec.gradient_modes:
             continue  # a numpy preset run with a torch trainer keeps its data, not its mode
         if key == "b0" and not chosen_spec.has_bias:
@@ -222,6 +289,10 @@ def build_config(
     for lesson in LESSONS:
         if lesson not in chosen_spec.lessons:
             values[lesson] = False  # a lesson the new trainer cannot show is switched off
+    for key in HYPERPARAMETERS:
+        if key not in hyperparameters:
+            values[key] = None
+    values["optimizer"] = optimizer
     values["trainer"] = chosen
     values["preset"] = preset_name or keep_preset
     return _validated(values)
@@ -256,6 +327,12 @@ def _validated(values: dict[str, Any]) -> RunConfig:
 
     w0 = values.get("w0")
     b0 = values.get("b0")
+    optimizer = OptimizerConfig(values["optimizer"], tuple(
+        (key, _hyperparameter(values[key], HYPERPARAMETERS[key]))
+        for key in optimizer_spec(values["optimizer"]).hyperparameters))
+    message = conflict(optimizer)
+    if message is not None:
+        raise ConfigError(message)
     return RunConfig(
         trainer=values["trainer"],
         lr=lr,
@@ -270,8 +347,42 @@ def _validated(values: dict[str, Any]) -> RunConfig:
         gradient=gradient,
         forget_zero_grad=_flag(values.get("forget_zero_grad", False), "--forget-zero-grad"),
         update_with_grad=_flag(values.get("update_with_grad", False), "--update-with-grad"),
+        optimizer=optimizer.name,
+        **{key: None for key in HYPERPARAMETERS} | dict(optimizer.values),
         preset=values.get("preset"),
     )
+
+
+def _hyperparameter(value: Any, hyperparameter: Hyperparameter) -> Any:
+    """A validated optimizer setting: a bool, a float, or (betas) a pair of floats."""
+    option = hyperparameter.option
+    if hyperparameter.kind == "flag":
+        return _flag(value, option)
+    if hyperparameter.kind == "pair":
+        if isinstance(value, str):
+            value = parse_numbers(value, option)
+        if isinstance(value, (int, float)) or not hasattr(value, "__len__") or len(value) != 2:
+            raise ConfigError(f"{option} takes two numbers such as 0.9,0.999, got {value!r}")
+        pair = tuple(_optimizer_number(v, option) for v in value)
+        low, high = hyperparameter.minimum, hyperparameter.maximum
+        if not all(low <= v < high for v in pair):
+            raise ConfigError(f"{option} must each be in [{low:g}, {high:g}), got "
+                              f"{pair[0]:g},{pair[1]:g}")
+        return pair
+    number = _optimizer_number(value, option)
+    if number < hyperparameter.minimum:
+        raise ConfigError(f"{option} must be {hyperparameter.minimum:g} or greater, "
+                          f"got {number:g}")
+    if number > hyperparameter.maximum:
+        raise ConfigError(f"{option} must be between {hyperparameter.minimum:g} and "
+                          f"{hyperparameter.maximum:g}, got {number:g}")
+    return number
+
+
+def _optimizer_number(value: Any, option: str) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"{option}: {value!r} is not a number")
+    return _finite(value, option)
 
 
 def _flag(value: Any, option: str) -> bool:

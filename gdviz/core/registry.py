@@ -1,7 +1,9 @@
 """One registry of trainers: everything trainer-specific lives in its `TrainerSpec`.
 
 Config, transcript, loss surface, panels and the CLI read a spec; nothing outside this module
-compares a trainer's name. Adding a trainer means one spec here, its class, and its tests.
+compares a trainer's name. The optimizers have their own registry (gdviz.core.optimizers); a
+spec says which of them its trainer runs and how (`update_style`). Adding a trainer means one
+spec here, its class, and its tests.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from gdviz.core.optimizers import OPTIMIZER_NAMES
 from gdviz.core.phases import Phase
 
 NOTEBOOK_X = (1.0, 2.0, 3.0, 4.0)
@@ -49,6 +52,11 @@ class TrainerSpec:
     # The lessons (what goes wrong without a line of the cell) this trainer can show:
     # "forget_zero_grad", "update_with_grad".
     lessons: tuple[str, ...] = ()
+    # How the cell runs an optimizer other than plain SGD (gdviz.core.optimizers): "float"
+    # (float64 arithmetic on a Python float), "tensor" (torch.optim's operations written out on
+    # a tensor) or "optim" (torch.optim.<Name> itself).
+    update_style: str = "float"
+    optimizers: tuple[str, ...] = OPTIMIZER_NAMES  # the --optimizer values it supports
 
     @property
     def has_bias(self) -> bool:
@@ -113,6 +121,7 @@ SPECS: Mapping[str, TrainerSpec] = _frozen({
         needs_torch=True,
         gradient_formulas=_frozen({None: "l.backward()  →  w.grad"}),
         lessons=("forget_zero_grad", "update_with_grad"),
+        update_style="tensor",
     ),
     "nn": TrainerSpec(
         name="nn",
@@ -133,6 +142,7 @@ SPECS: Mapping[str, TrainerSpec] = _frozen({
         note_brief="Not the notebook's numbers: its model was already trained; gdviz starts "
                    "fresh.",
         lessons=("forget_zero_grad", "update_with_grad"),
+        update_style="optim",
     ),
 })
 

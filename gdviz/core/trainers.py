@@ -3,16 +3,28 @@
 Each trainer keeps the notebook's arithmetic exactly (dtypes included), so its numbers print
 digit for digit like the lecture's. torch is imported inside the torch trainers only, so the
 numpy trainer (and the window's start-up) never pays for it.
+
+With plain SGD (the default) each trainer runs its cell's own update line, unchanged. Any other
+optimizer (gdviz.core.optimizers) replaces that line: float64 arithmetic in the numpy cell,
+torch.optim's operations written out in the autograd cell, torch.optim.<Name> in the nn cell;
+the records then carry the optimizer's state.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
 
 from gdviz.core.config import RunConfig
-from gdviz.core.records import StepRecord
+from gdviz.core.optimizers import (
+    FloatOptimizer,
+    TensorOptimizer,
+    torch_optimizer,
+    torch_state_reader,
+)
+from gdviz.core.records import OptimizerState, StepRecord
 
 
 class Trainer(Protocol):
@@ -62,6 +74,9 @@ class NumpyTrainer:
         self._two_x = 2 * self._x  # the notebook's `2*x`, computed once
         self._n = np.float32(self._x.size)
         self._w = float(config.w0 or 0.0)
+        optimizer = config.optimizer_config
+        # None: plain SGD, the notebook's `w -= learning_rate * dw`.
+        self._optimizer = None if optimizer.is_plain_sgd else FloatOptimizer(optimizer, config.lr)
 
     def params(self) -> tuple[float, ...]:
         return (self._w,)
@@ -78,9 +93,16 @@ class NumpyTrainer:
         if self.gradient_mode == "mean":
             dw = dw / self._n
         grad = float(dw)
-        self._w = w - self.lr * grad
+        optimizer = self._optimizer
+        if optimizer is None:
+            self._w = w - self.lr * grad
+            self.epoch += 1
+            return StepRecord(self.epoch, (w,), (self._w,), float(loss), (grad,),
+                              _read_only(y_pred))
+        self._w = optimizer.step(w, grad)
         self.epoch += 1
-        return StepRecord(self.epoch, (w,), (self._w,), float(loss), (grad,), _read_only(y_pred))
+        return StepRecord(self.epoch, (w,), (self._w,), float(loss), (grad,), _read_only(y_pred),
+                          optimizer.state())
 
     def predict(self, x: float) -> float:
         """The notebook's `forward(5)`: Python arithmetic on the float64 w."""
@@ -92,7 +114,8 @@ class AutogradTrainer:
 
     The lessons leave a line out, for real: without `w.grad.zero_()` the gradients of all
     epochs add up in w.grad (and the update uses the sum); without `torch.no_grad()` torch
-    raises its own RuntimeError at the in-place update of a leaf that requires grad.
+    raises its own RuntimeError at the in-place update of a leaf that requires grad. Both hold
+    for every optimizer: its update uses w.grad as it is, and changes w in place.
     """
 
     kind = "autograd"
@@ -110,6 +133,10 @@ class AutogradTrainer:
         self._y = torch.tensor(config.y, dtype=torch.float32)
         self._w = torch.tensor(float(config.w0 or 0.0), dtype=torch.float32, requires_grad=True)
         self._w_value = self._w.item()
+        optimizer = config.optimizer_config
+        # None: plain SGD, the notebook's `w -= learning_rate * w.grad`.
+        self._optimizer = None if optimizer.is_plain_sgd else TensorOptimizer(optimizer,
+                                                                              config.lr)
 
     def params(self) -> tuple[float, ...]:
         return (self._w_value,)
@@ -123,18 +150,25 @@ class AutogradTrainer:
         grad = w.grad
         assert grad is not None  # backward() just filled it
         grad_value = grad.item()
-        if self.update_with_grad:
-            w -= self.lr * grad  # the lesson: raises torch's RuntimeError (a leaf in-place)
+        optimizer = self._optimizer
+        if self.update_with_grad:  # the lesson: torch raises its RuntimeError (a leaf in-place)
+            if optimizer is None:
+                w -= self.lr * grad
+            else:
+                optimizer.step(w, grad)
         else:
             with self._torch.no_grad():
-                w -= self.lr * grad
+                if optimizer is None:
+                    w -= self.lr * grad
+                else:
+                    optimizer.step(w, grad)
         if not self.forget_zero_grad:
             grad.zero_()
         before = self._w_value
         self._w_value = w.item()
         self.epoch += 1
         return StepRecord(self.epoch, (before,), (self._w_value,), loss.item(), (grad_value,),
-                          y_pred.detach())
+                          y_pred.detach(), None if optimizer is None else optimizer.state())
 
     def predict(self, x: float) -> float:
         with self._torch.no_grad():
@@ -142,7 +176,10 @@ class AutogradTrainer:
 
 
 class NNTrainer:
-    """nn.Linear(1, 1) + nn.MSELoss + torch.optim.SGD, the notebook's third cell."""
+    """nn.Linear(1, 1) + nn.MSELoss + torch.optim.SGD, the notebook's third cell.
+
+    Another optimizer is torch.optim's own class; its state is read after each step.
+    """
 
     kind = "nn"
     param_names = ("w", "b")
@@ -169,7 +206,19 @@ class NNTrainer:
         self._x = torch.tensor(config.x, dtype=torch.float32).reshape(-1, 1)
         self._y = torch.tensor(config.y, dtype=torch.float32).reshape(-1, 1)
         self._loss = nn.MSELoss()
-        self._optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr)
+        optimizer = config.optimizer_config
+        parameters = (self.model.weight, self.model.bias)  # param_names' order
+        self._read_state: Callable[[], OptimizerState | None] | None = None
+        # The update_with_grad lesson's update by hand: None for SGD's line, else per parameter
+        # torch.optim's operations written out (they fail the same way, at the in-place update).
+        self._by_hand: tuple[TensorOptimizer, ...] | None = None
+        if optimizer.is_plain_sgd:
+            self._optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr)
+        else:
+            self._optimizer = torch_optimizer(optimizer, self.model.parameters(), config.lr)
+            if optimizer.state_keys():
+                self._read_state = torch_state_reader(optimizer, self._optimizer, parameters)
+            self._by_hand = tuple(TensorOptimizer(optimizer, config.lr) for _ in parameters)
         self._params = self._read_params()
 
     def _read_params(self) -> tuple[float, float]:
@@ -189,8 +238,12 @@ class NNTrainer:
         if self.update_with_grad:
             # The lesson: the cell's update written by hand without torch.no_grad() (SGD's
             # step() runs under no_grad itself); torch raises its RuntimeError here.
-            for parameter, grad in ((weight, weight.grad), (bias, bias.grad)):
-                parameter -= self.lr * grad
+            by_hand = self._by_hand
+            for i, (parameter, grad) in enumerate(((weight, weight.grad), (bias, bias.grad))):
+                if by_hand is None:
+                    parameter -= self.lr * grad
+                else:
+                    by_hand[i].step(parameter, grad)
         else:
             self._optimizer.step()
         if not self.forget_zero_grad:
@@ -198,8 +251,9 @@ class NNTrainer:
         before = self._params
         self._params = self._read_params()
         self.epoch += 1
+        read_state = self._read_state
         return StepRecord(self.epoch, before, self._params, loss.item(), grads,
-                          y_pred.detach())
+                          y_pred.detach(), None if read_state is None else read_state())
 
     def predict(self, x: float) -> float:
         with self._torch.no_grad():
