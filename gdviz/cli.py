@@ -2,6 +2,19 @@
 
 Every mistake a user can make on the command line ends in one line on stderr and exit status 2;
 a run that diverges ends with a line naming the epoch and exit status 3.
+
+`gdviz run --json` prints one object per epoch: `epoch` (1-based), `loss` (before the update),
+each parameter after the update (`w`, and `b` for nn), its gradient (`grad_w`, `grad_b`), and,
+for an optimizer that keeps state, that state after the update as `<key>_<param>` (torch.optim's
+state names, plus what torch derives from them on the way):
+- sgd with --momentum: `momentum_buffer_w`;
+- adam, adamw: `step_w`, `exp_avg_w` (m), `exp_avg_sq_w` (v), `max_exp_avg_sq_w` (with
+  --amsgrad), `bias_correction1_w` (1 - beta1^t), `bias_correction2_w` (1 - beta2^t);
+- rmsprop: `step_w`, `square_avg_w`, `momentum_buffer_w` (with --momentum), `grad_avg_w` (with
+  --centered);
+- adagrad: `step_w`, `sum_w`, `clr_w` (the decayed learning rate, with --lr-decay).
+For nn the same keys follow for b (`exp_avg_b`, ...). Plain SGD adds none. Non-finite numbers
+are null.
 """
 
 from __future__ import annotations
@@ -19,6 +32,7 @@ from gdviz.core.config import (
     build_config,
     parse_numbers,
 )
+from gdviz.core.optimizers import HYPERPARAMETERS, OPTIMIZER_NAMES
 from gdviz.core.registry import TRAINERS
 
 EXIT_USAGE = 2
@@ -52,6 +66,25 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         help="lesson (torch trainers): leave out w.grad.zero_() / optimizer.zero_grad()")
     add("--update-with-grad", action="store_true", default=None,
         help="lesson (torch trainers): update w outside torch.no_grad(); torch refuses")
+    add("--optimizer", choices=OPTIMIZER_NAMES,
+        help="torch.optim's update rule (default: sgd); unset settings take torch's defaults")
+    add("--momentum", type=float, metavar="F", help="sgd, rmsprop: momentum factor")
+    add("--dampening", type=float, metavar="F", help="sgd: dampening of the momentum")
+    add("--nesterov", action="store_true", default=None,
+        help="sgd: Nesterov momentum (needs --momentum, and --dampening 0)")
+    add("--weight-decay", type=float, metavar="F",
+        help="L2 penalty (adamw: decoupled, default 0.01; others 0)")
+    add("--betas", metavar="F,F", help="adam, adamw: the averages' decay rates (0.9,0.999)")
+    add("--eps", type=float, metavar="F",
+        help="adam, adamw, rmsprop (1e-8), adagrad (1e-10): added to the denominator")
+    add("--alpha", type=float, metavar="F", help="rmsprop: smoothing constant (0.99)")
+    add("--centered", action="store_true", default=None,
+        help="rmsprop: divide by the gradient's estimated variance")
+    add("--amsgrad", action="store_true", default=None,
+        help="adam, adamw: use the largest second moment so far")
+    add("--lr-decay", type=float, metavar="F", help="adagrad: learning rate decay")
+    add("--initial-accumulator", type=float, metavar="F",
+        help="adagrad: starting value of the sum of squared gradients")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -70,8 +103,11 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     explicit: dict[str, Any] = {
         name: getattr(args, name)
         for name in ("lr", "epochs", "log_every", "x_test", "w0", "b0", "seed", "gradient",
-                     "forget_zero_grad", "update_with_grad")
+                     "forget_zero_grad", "update_with_grad", "optimizer",
+                     *(key for key in HYPERPARAMETERS if key != "betas"))
     }
+    if args.betas is not None:
+        explicit["betas"] = parse_numbers(args.betas, "--betas")
     if args.x is not None:
         explicit["x"] = parse_numbers(args.x, "--x")
     if args.y is not None:
@@ -105,7 +141,8 @@ def _attach_negative_values(argv: list[str]) -> list[str]:
 
 
 _VALUE_OPTIONS = frozenset({"--lr", "--x", "--y", "--x-test", "--w0", "--b0", "--seed",
-                            "--epochs", "--log-every"})
+                            "--epochs", "--log-every",
+                            *(h.option for h in HYPERPARAMETERS.values() if h.kind != "flag")})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,6 +193,9 @@ def run_headless(config: RunConfig, as_json: bool = False) -> int:
                 row[name] = _json_number(value)
             for name, value in zip(names, record.grads, strict=True):
                 row[f"grad_{name}"] = _json_number(value)
+            if record.optimizer_state is not None:
+                for key, value in record.optimizer_state.flat(names).items():
+                    row[key] = _json_number(value)
             out.write(json.dumps(row) + "\n")
     else:
         before = transcript.before_line(config.trainer, config.x_test, prediction_before)

@@ -38,7 +38,7 @@ BAD_INPUTS: dict[str, list[str]] = {
     "w0 nan": ["--w0", "nan"],
     "x-test inf": ["--x-test", "inf"],
     "seed negative": ["--trainer", "nn", "--seed", "-1"],
-    "unknown option": ["--momentum", "0.9"],
+    "unknown option": ["--velocity", "0.9"],
     "option without value": ["--lr"],
 }
 
