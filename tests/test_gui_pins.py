@@ -3,6 +3,7 @@ unpin one, clear all; pins hide on another surface and come back."""
 
 from __future__ import annotations
 
+import pytest
 from gui_helpers import action, find, message
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMenu
@@ -97,3 +98,49 @@ def test_a_pin_at_epoch_0_keeps_the_start(qtbot, window):
     (pin,) = window.model.pins
     assert pin.epochs == 0
     assert list(pin.trajectory("w")) == [0.0]
+
+
+def click_at(qtbot, plot, x: float, y: float) -> None:
+    """A real left click on the plot at data coordinates (x, y)."""
+    from PySide6.QtCore import QPointF
+
+    view = plot.getViewBox()
+    scene_point = view.mapViewToScene(QPointF(x, y))
+    widget_point = plot.mapFromScene(scene_point)
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=widget_point)
+
+
+def test_a_click_on_the_loss_curve_starts_a_fresh_run_there(qtbot, window):
+    step(qtbot, window, 3)
+    surface = window.surface_plot
+    (x0, x1), _ = surface.getViewBox().viewRange()
+    pixel = (x1 - x0) / surface.getViewBox().width()
+    click_at(qtbot, surface, 1.5, 5.0)
+    qtbot.waitUntil(lambda: window.model.config.w0 != 0.0, timeout=5000)
+    qtbot.waitUntil(lambda: window.model.state == "ready", timeout=10_000)
+    w0 = window.model.config.w0
+    assert w0 == pytest.approx(1.5, abs=2 * pixel)  # where the click was, to a pixel or two
+    assert w0 == round(w0, 2)  # rounded to a hundredth of the view: "about here"
+    assert window.model.cursor == 0
+    assert window.model.history.initial_params == (w0,)
+    assert f"start moved to w0 = {w0:g}" in message(window)
+    assert window.controls.w0_spin.value() == w0
+
+
+def test_a_click_on_the_heatmap_sets_w0_and_b0(qtbot, make_window):
+    from gdviz.core.config import build_config
+
+    window = make_window(build_config("nn"), timeout=30_000)
+    window._on_model_updated()
+    view = window.surface_plot.getViewBox()
+    (x0, x1), (y0, y1) = view.viewRange()
+    w, b = x0 + 0.3 * (x1 - x0), y0 + 0.6 * (y1 - y0)
+    click_at(qtbot, window.surface_plot, w, b)
+    qtbot.waitUntil(lambda: window.model.config.b0 is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.model.state == "ready", timeout=20_000)
+    config = window.model.config
+    assert config.w0 == pytest.approx(w, abs=2 * (x1 - x0) / view.width())
+    assert config.b0 == pytest.approx(b, abs=2 * (y1 - y0) / view.height())
+    assert not config.seeded  # the click replaced the seed's start
+    start = window.model.history.initial_params
+    assert start == pytest.approx((config.w0, config.b0), abs=1e-6)  # float32 of the click

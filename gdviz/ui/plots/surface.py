@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont
 
+from gdviz.core.config import ConfigError
 from gdviz.core.history import History
 from gdviz.core.phases import Phase
 from gdviz.core.pins import PinnedRun
@@ -48,11 +51,33 @@ STEP_COLOR = "#D55E00"
 
 
 
+class StartPickingViewBox(pg.ViewBox):
+    """A view box that reports a plain left click (not a drag, which pans) in data
+    coordinates: where the user wants the next run to start."""
+
+    def __init__(self) -> None:
+        super().__init__(enableMenu=False)
+        self.on_left_click: Callable[[float, float], None] | None = None
+
+    def mouseClickEvent(self, ev: Any) -> None:  # pyqtgraph's handler name
+        if ev.button() == Qt.MouseButton.LeftButton and self.on_left_click is not None:
+            ev.accept()
+            point = self.mapSceneToView(ev.scenePos())
+            self.on_left_click(point.x(), point.y())
+            return
+        super().mouseClickEvent(ev)
+
+
 class SurfacePlot(pg.PlotWidget):
-    """L(w) with the visited points (w-only), or a heatmap of L(w, b) with contours (nn)."""
+    """L(w) with the visited points (w-only), or a heatmap of L(w, b) with contours (nn).
+
+    A left click sets the start there (w0, and b0 on the heatmap) and starts a fresh run.
+    """
 
     def __init__(self, model: RunModel) -> None:
-        super().__init__(enableMenu=False)
+        picker = StartPickingViewBox()
+        super().__init__(enableMenu=False, viewBox=picker)
+        picker.on_left_click = self._on_view_clicked
         self.setObjectName("surfacePlot")
         self.model = model
         self._extent: tuple[float, float, float, float] | None = None  # w0, w1, b0, b1 drawn
@@ -108,6 +133,23 @@ class SurfacePlot(pg.PlotWidget):
             with np.errstate(all="ignore"):
                 xs, ys = finite_only(w, self.model.landscape.curve(w))
         return [(xs, ys)]
+
+    def _on_view_clicked(self, x: float, y: float) -> None:
+        """Start the next run at the clicked point, rounded to what the view can resolve."""
+        (x0, x1), (y0, y1) = self.getViewBox().viewRange()
+        config = self.model.config
+        changes = {"w0": _readable(x, x1 - x0)}
+        if config.has_bias:
+            changes["b0"] = _readable(y, y1 - y0)
+        if not all(math.isfinite(v) for v in changes.values()):
+            return
+        where = ", ".join(f"{name} = {value:g}" for name, value in changes.items())
+        try:
+            new = config.replace(**changes)
+        except ConfigError as error:
+            self.model.message.emit(f"Start not moved: {error.ui_text}")
+            return
+        self.model.set_config(new, f"start moved to {where} (clicked on the surface)")
 
     def rebuild(self) -> None:
         """A new run: new data, maybe another model; the surface is recomputed lazily."""
@@ -425,3 +467,12 @@ class SurfacePlot(pg.PlotWidget):
         for overlay in self._overlays:
             overlay.set_scale(scale)
         self._layout_overlays()
+
+
+def _readable(value: float, span: float) -> float:
+    """`value` to about a hundredth of the view's span (a few pixels): a click means "about
+    here", and w0 = 1.23 reads better in the settings and the status bar than 1.2347826."""
+    if not (math.isfinite(span) and span > 0):
+        return value
+    decimals = max(0, 2 - math.floor(math.log10(span)))
+    return round(value, decimals) + 0.0  # + 0.0: never −0.0
