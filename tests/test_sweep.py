@@ -16,6 +16,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from gdviz.core import sweep as sweep_module
 from gdviz.core.config import build_config
 from gdviz.core.session import landscape_for
 from gdviz.core.sweep import (
@@ -107,6 +108,32 @@ def test_overflow_is_divergence_with_infinite_final_loss() -> None:
     assert outcome.epochs_to_tolerance is None
 
 
+@pytest.mark.parametrize("trainer", ["numpy", "autograd", "nn"])
+def test_a_stationary_run_stops_early_with_the_numbers_of_training_on(
+        trainer: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain SGD on the notebook's data reaches a fixed point (w = 2 exactly in float32):
+    from there on every epoch repeats, so the sweep stops training, with the same numbers."""
+    built = []
+
+    def spy(config):
+        built.append(make_trainer(config))
+        return built[-1]
+
+    monkeypatch.setattr(sweep_module, "make_trainer", spy)
+    config = build_config(trainer)
+    lr = 0.4 * closed_form_critical_lr(config)
+    short = run_lr(config, lr, epochs=2000)
+    assert built[-1].epoch < 2000  # it did stop early
+    full = run_lr(config, lr, epochs=2000, stop_when_stationary=False)
+    assert built[-1].epoch == 2001
+    assert short == full
+    # Not for state beyond the parameters: the lesson's accumulated .grad trains to the end.
+    if trainer != "numpy":
+        lesson = config.replace(forget_zero_grad=True)
+        run_lr(lesson, lr / 50, epochs=300)
+        assert built[-1].epoch == 301
+
+
 # --- random data (hypothesis) -------------------------------------------------------------
 
 coordinate = st.floats(-5.0, 5.0, allow_nan=False, width=32)
@@ -150,6 +177,15 @@ def test_autograd_cliff_on_random_data(data, w0: float) -> None:
     assume_start_error_along_steepest(config)
     result = run_sweep(config, small_grid(config), epochs=300)
     assert_cliff_matches_closed_form(result)
+
+
+@settings(max_examples=6, deadline=None)
+@given(data=datasets(), trainer=st.sampled_from(["numpy", "autograd", "nn"]),
+       fraction=st.floats(0.05, 1.2))
+def test_stationary_stops_never_change_a_number(data, trainer: str, fraction: float) -> None:
+    config = build_config(trainer, explicit={"x": data[0], "y": data[1]})
+    lr = fraction * closed_form_critical_lr(config)
+    assert run_lr(config, lr, 300) == run_lr(config, lr, 300, stop_when_stationary=False)
 
 
 @settings(max_examples=3, deadline=None)
@@ -233,7 +269,7 @@ def test_closed_form_only_for_plain_sgd() -> None:
     for fields, plain in (({"optimizer": "sgd"}, True), ({"optimizer": "adam"}, False),
                           ({"optimizer": "sgd", "momentum": 0.9}, False),
                           ({"optimizer": "sgd", "weight_decay": 0.1}, False)):
-        fake = types.SimpleNamespace(**dataclasses.asdict(base), **fields)
+        fake = types.SimpleNamespace(**{**dataclasses.asdict(base), **fields})
         assert is_plain_sgd(fake) is plain, fields
     result = run_sweep(lesson, small_grid(build_config("autograd"), 4), epochs=50)
     assert result.closed_form is None
@@ -280,7 +316,7 @@ def test_cancel_within_a_long_run() -> None:
         return len(asked) > 2  # before the run, once within it, then yes
 
     with pytest.raises(SweepCancelled) as info:
-        run_sweep(build_config("numpy"), [0.001], epochs=10**7, cancelled=cancelled)
+        run_sweep(build_config("numpy"), [1e-6], epochs=10**7, cancelled=cancelled)
     assert info.value.done == 0 and len(asked) == 3
 
 

@@ -69,6 +69,10 @@ class _StopRun(Exception):
     """Raised from inside a run when `cancelled()` turns true."""
 
 
+class _Stationary(Exception):
+    """Raised from inside a plain-SGD run whose update left the parameters unchanged."""
+
+
 @dataclass(frozen=True)
 class LrOutcome:
     """One run of the sweep."""
@@ -212,28 +216,37 @@ def default_lrs(config: RunConfig, points: int = DEFAULT_POINTS, low: float = DE
 
 def run_lr(config: RunConfig, lr: float, epochs: int = DEFAULT_EPOCHS,
            rtol: float = DEFAULT_RTOL, min_loss: float | None = None,
-           cancelled: Callable[[], bool] | None = None) -> LrOutcome:
-    """Train a fresh trainer of `config` with learning rate `lr` for `epochs` epochs."""
+           cancelled: Callable[[], bool] | None = None,
+           stop_when_stationary: bool = True) -> LrOutcome:
+    """Train a fresh trainer of `config` with learning rate `lr` for `epochs` epochs.
+
+    With plain SGD a trainer's next epoch depends on its parameters alone, so once an update
+    leaves them exactly as they were, every later epoch repeats it: the run stops there and the
+    remaining losses are that epoch's (the numbers are the same as training on; tested). Other
+    optimizers and the lessons keep state besides the parameters and always train to the end.
+    """
     if min_loss is None:
         min_loss = landscape_for(config).min_loss
     trainer = make_trainer(config.replace(lr=float(lr), epochs=epochs + 1))
     losses: list[float] = []
     append = losses.append
-    on_record: Callable[[StepRecord], None]
-    if cancelled is None:
-        def on_record(record: StepRecord) -> None:
-            append(record.loss)
-    else:
-        check = cancelled
+    stationary_stops = stop_when_stationary and is_plain_sgd(config)
+    check = cancelled
 
-        def on_record(record: StepRecord) -> None:
-            append(record.loss)
-            if record.epoch % CANCEL_CHECK_EPOCHS == 0 and check():
-                raise _StopRun
+    def on_record(record: StepRecord) -> None:
+        append(record.loss)
+        if stationary_stops and record.params_after == record.params_before:
+            raise _Stationary
+        if check is not None and record.epoch % CANCEL_CHECK_EPOCHS == 0 and check():
+            raise _StopRun
 
     # One epoch more than asked: record k holds L(θ_{k-1}), so epoch epochs + 1 reads L(θ_epochs).
-    outcome = train(trainer, epochs + 1, on_record=on_record)
-    return _outcome(float(lr), losses, epochs, outcome.diverged_at, rtol, min_loss)
+    stopped_at: int | None = None
+    try:
+        stopped_at = train(trainer, epochs + 1, on_record=on_record).diverged_at
+    except _Stationary:
+        losses.extend([losses[-1]] * (epochs + 1 - len(losses)))
+    return _outcome(float(lr), losses, epochs, stopped_at, rtol, min_loss)
 
 
 def _outcome(lr: float, losses: list[float], epochs: int, stopped_at: int | None, rtol: float,
