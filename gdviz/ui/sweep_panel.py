@@ -224,7 +224,7 @@ class SweepPanel(QWidget):
         self.epochs_spin.setToolTip("Epochs each run trains")
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName("sweepProgress")
-        self.progress_bar.setFormat("%v / %m runs")
+        self.progress_bar.setFormat("")  # "%v / %m runs" once a sweep starts
         self.progress_bar.setValue(0)
         self.result_label = QLabel()
         self.result_label.setObjectName("sweepResultLabel")
@@ -235,7 +235,7 @@ class SweepPanel(QWidget):
 
         controls = QHBoxLayout()
         controls.addWidget(self.run_button)
-        controls.addWidget(QLabel("learning rates"))
+        controls.addWidget(QLabel("lrs"))
         controls.addWidget(self.points_spin)
         controls.addWidget(QLabel("epochs"))
         controls.addWidget(self.epochs_spin)
@@ -289,6 +289,7 @@ class SweepPanel(QWidget):
             line.setVisible(False)
             plot.addItem(line, ignoreBounds=True)
         plot.scene().sigMouseClicked.connect(self._on_plot_scene_clicked)
+        plot.getViewBox().sigResized.connect(self._on_loss_view_resized)
         return plot
 
     def _make_epochs_plot(self) -> pg.PlotWidget:
@@ -329,7 +330,7 @@ class SweepPanel(QWidget):
                    ("▲", DIVERGED, "clipped")]
         if zeros:
             entries.append(("○", "loss", "exactly 0"))
-        entries += [("┃", DIVERGED, "cliff (measured)"), ("╏", CLOSED_FORM, "2/h (closed form)"),
+        entries += [("┃", DIVERGED, "cliff"), ("╏", CLOSED_FORM, "2/h"),
                     ("┊", "#555555", "current lr")]
         return plot_title(f"Learning-rate sweep: the loss after {epochs} epochs", key(*entries))
 
@@ -368,6 +369,7 @@ class SweepPanel(QWidget):
         self._jobs.current = job
         self.progress_bar.setRange(0, points)
         self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("%v / %m runs")
         self._draw()
         self._set_running(True)
         needs = " (PyTorch loads first)" if self._config.spec.needs_torch else ""
@@ -544,6 +546,7 @@ class SweepPanel(QWidget):
                 line.setPos(_log10(value))
                 epochs_line.setPos(_log10(value))
                 line.label.setFormat(text.format(value))
+        self._place_line_labels()
         if config is not None:
             for line in (self.current_line, self.epochs_current_line):
                 line.setPos(_log10(config.lr))
@@ -553,6 +556,24 @@ class SweepPanel(QWidget):
             lrs = default_lrs(config, 2)
             for plot in (self.plot_widget, self.epochs_plot):
                 plot.getViewBox().setXRange(_log10(float(lrs[0])), _log10(float(lrs[-1])))
+
+    @Slot(object)
+    def _on_loss_view_resized(self, _view: object) -> None:
+        self._place_line_labels()
+
+    def _place_line_labels(self) -> None:
+        """The cliff's label near the top, 2/h's one label-height and a bit below it: the two
+        lines are often a pixel apart, and a fraction of the height alone made them overlap
+        in a small panel."""
+        height = self.plot_widget.getViewBox().height()
+        label = self.cliff_line.label
+        text_height = label.boundingRect().height()
+        if height <= 0 or text_height <= 0:
+            return
+        top = 1 - 0.7 * text_height / height
+        label.setPosition(max(0.5, top))
+        below = top - 1.25 * text_height / height if self.cliff_line.isVisible() else top
+        self.closed_form_line.label.setPosition(max(0.3, below))
 
     def _result_is_current(self) -> bool:
         return (self._result is not None and self._config is not None
