@@ -73,24 +73,34 @@ def _debian_package(soname: str) -> str:
     return f"{stem}-{version}" if stem[-1].isdigit() else f"{stem}{version}"
 
 
-def _missing_libraries() -> list[str]:
-    """ldd's 'not found' lines for the xcb plugin and the Qt library behind it."""
+def _missing_libraries() -> dict[str, list[str]]:
+    """The libraries ldd finds missing for the xcb plugin and the Qt library behind it,
+    each with the binaries that need it."""
     from PySide6.QtCore import QLibraryInfo
 
     plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath))
     libs = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.LibrariesPath))
-    missing: list[str] = []
+    missing: dict[str, list[str]] = {}
     for binary in (plugins / "platforms" / "libqxcb.so", libs / "libQt6XcbQpa.so.6"):
         if not binary.exists():
-            missing.append(f"{binary}: no such file")
+            missing.setdefault(str(binary), []).append("no such file")
             continue
         ldd = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, timeout=60)
         for line in ldd.stdout.splitlines():
             if "not found" in line:
-                soname = line.split()[0]
-                missing.append(f"{binary.name}: {line.strip()} "
-                               f"(Debian package {_debian_package(soname)})")
+                needers = missing.setdefault(line.split()[0], [])
+                if binary.name not in needers:
+                    needers.append(binary.name)
     return missing
+
+
+def _describe_missing(missing: dict[str, list[str]]) -> str:
+    if not missing:
+        return "ldd finds no missing library"
+    lines = [f"  {soname} => not found (needed by {', '.join(needers)}; Debian package "
+             f"{_debian_package(soname)})" for soname, needers in missing.items()]
+    packages = sorted({_debian_package(soname) for soname in missing if ".so." in soname})
+    return "\n".join([*lines, f"  try: apt-get install {' '.join(packages)}"])
 
 
 def test_debian_package_names_follow_the_naming_rule() -> None:
@@ -107,11 +117,10 @@ def test_qt_xcb_platform_plugin_loads(xvfb: Display) -> None:
     debug = _python(xvfb, PLATFORM_PROBE, extra_env={"QT_DEBUG_PLUGINS": "1"})
     interesting = [line for line in debug.stderr.splitlines()
                    if re.search(r"cannot load|not found|no such file|error|could not", line, re.I)]
-    missing = _missing_libraries()
     pytest.fail(
         "Qt's xcb platform plugin did not load under Xvfb "
         f"(exit status {done.returncode}, platform {done.stdout.strip()!r}).\n"
-        "Missing libraries (ldd):\n  " + ("\n  ".join(missing) or "none found by ldd") + "\n"
+        f"Missing libraries (ldd):\n{_describe_missing(_missing_libraries())}\n"
         "QT_DEBUG_PLUGINS=1 says:\n  " + "\n  ".join(interesting[-20:]) + "\n"
         f"stderr:\n{done.stderr[-3000:]}",
         pytrace=False,
