@@ -284,10 +284,11 @@ class Surface3DView(QWidget):
         self.header.setObjectName("surface3dHeader")
         self.header.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.header.setTextFormat(Qt.TextFormat.RichText)
-        self._header_html = plot_title(
-            "Loss surface L(w, b) in 3-D",
-            key(("━━", "path", "path"), ("●", "current", "now"), ("●", "start", "start"),
-                ("●", "optimum", "min")), HINT)
+        self._header_html = (
+            plot_title("Loss surface L(w, b) in 3-D",
+                       key(("━━", "path", "path"), ("●", "current", "now"),
+                           ("●", "start", "start"), ("●", "optimum", "min")))
+            + f"<br><span style='font-size: 9pt; color: #666666'>{HINT}</span>")
         self.header.setText(self._header_html)
         page_layout.addWidget(self.header)
         self._stack = QStackedLayout(self)
