@@ -19,14 +19,16 @@ class Comparison(QObject):
     """Owns the Compare menu and its actions."""
 
     def __init__(self, window: QMainWindow, model: RunModel) -> None:
+        # No Python reference to the window (it is the Qt parent): a window <-> Comparison
+        # cycle leaves a dropped window to the garbage collector, which may run in any
+        # thread and crash Qt; without it the window goes when its last reference does.
         super().__init__(window)
-        self.window = window
         self.model = model
-        self.action_pin = self._action("actionPinRun", "Pin this run", Qt.Key.Key_P,
+        self.action_pin = self._action(window, "actionPinRun", "Pin this run", Qt.Key.Key_P,
                                        model.pin_run,
                                        f"Keep this run drawn, faded, while you change settings "
                                        f"(up to {MAX_PINS})")
-        self.action_clear_pins = self._action("actionClearPins", "Clear pinned runs",
+        self.action_clear_pins = self._action(window, "actionClearPins", "Clear pinned runs",
                                               QKeySequence("Shift+P"), model.clear_pins,
                                               "Remove every pinned run")
         self.menu = named(QMenu("&Compare", window), "compareMenu")
@@ -38,14 +40,15 @@ class Comparison(QObject):
         model.run_reset.connect(self._on_model_pins_changed)  # labels name what differs now
         self._on_model_pins_changed()
 
-    def _action(self, name: str, text: str, shortcut: Qt.Key | QKeySequence, slot: object,
-                tip: str) -> QAction:
-        action = named(QAction(text, self.window), name)
+    @staticmethod
+    def _action(window: QMainWindow, name: str, text: str, shortcut: Qt.Key | QKeySequence,
+                slot: object, tip: str) -> QAction:
+        action = named(QAction(text, window), name)
         action.setShortcut(QKeySequence(shortcut))
         action.setToolTip(f"{tip} ({action.shortcut().toString()})")
         action.setStatusTip(tip)
         action.triggered.connect(slot)
-        self.window.addAction(action)  # the shortcut works wherever the focus is
+        window.addAction(action)  # the shortcut works wherever the focus is
         return action
 
     @Slot()

@@ -7,6 +7,7 @@ plot's transform change, never per frame: a pin's numbers are frozen.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -36,7 +37,9 @@ class PinGhosts:
                  lines: Callable[[PinnedRun], Lines], with_legend: bool = False) -> None:
         self.plot = plot
         self.model = model
-        self._lines = lines
+        # Weakly: the plot holds this object, and a cycle back to it would leave the plot's
+        # wrapper to the garbage collector (see gdviz/ui/compare.py).
+        self._lines = weakref.WeakMethod(lines)
         self._items: list[pg.PlotDataItem] = []
         self._drawn_for: object = None
         self.legend: pg.LegendItem | None = None
@@ -63,9 +66,12 @@ class PinGhosts:
         self._items = []
         if self.legend is not None:
             self.legend.clear()
+        lines = self._lines()
+        if lines is None:  # the plot is going away
+            return
         for pin in pins:
             first = True
-            for xs, ys in self._lines(pin):
+            for xs, ys in lines(pin):
                 item = pg.PlotDataItem(xs, ys, pen=ghost_pen(pin.color), connect="finite")
                 item.setZValue(GHOST_Z)
                 self.plot.addItem(item, ignoreBounds=True)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QFont
 
 from gdviz.core.config import ConfigError
@@ -44,6 +43,9 @@ from gdviz.ui.run_model import RunModel
 from gdviz.ui.style import COLORS, key, pen, plot_title
 
 COLOR_BAR_FONT = 9
+CURVE_SAMPLES = 400  # of L(w) across what is drawn
+REGRID_MS = 80  # the surface is drawn anew this long after the user's zoom or pan settles
+REGRID_MARGIN = 0.25  # drawn beyond the view on each side, so a short pan needs no new grid
 TANGENT_COLOR = "#0072B2"
 TRAINER_SLOPE_COLOR = "#CC79A7"
 GRADIENT_COLOR = "#CC79A7"
@@ -55,15 +57,18 @@ class StartPickingViewBox(pg.ViewBox):
     """A view box that reports a plain left click (not a drag, which pans) in data
     coordinates: where the user wants the next run to start."""
 
+    # A signal, not a callback attribute: a Python reference from this item back to the plot
+    # made a cycle that the garbage collector broke in an order that crashed Qt.
+    left_clicked = Signal(float, float)
+
     def __init__(self) -> None:
         super().__init__(enableMenu=False)
-        self.on_left_click: Callable[[float, float], None] | None = None
 
     def mouseClickEvent(self, ev: Any) -> None:  # pyqtgraph's handler name
-        if ev.button() == Qt.MouseButton.LeftButton and self.on_left_click is not None:
+        if ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
             point = self.mapSceneToView(ev.scenePos())
-            self.on_left_click(point.x(), point.y())
+            self.left_clicked.emit(point.x(), point.y())
             return
         super().mouseClickEvent(ev)
 
@@ -77,10 +82,15 @@ class SurfacePlot(pg.PlotWidget):
     def __init__(self, model: RunModel) -> None:
         picker = StartPickingViewBox()
         super().__init__(enableMenu=False, viewBox=picker)
-        picker.on_left_click = self._on_view_clicked
+        picker.left_clicked.connect(self._on_view_left_clicked)
         self.setObjectName("surfacePlot")
         self.model = model
-        self._extent: tuple[float, float, float, float] | None = None  # w0, w1, b0, b1 drawn
+        # w0, w1, b0, b1 framed (the path, start and optimum); the surface itself is drawn
+        # for `_drawn`, which follows the user's zoom and pan.
+        self._extent: tuple[float, float, float, float] | None = None
+        self._drawn: tuple[float, float, float, float] | None = None
+        self._regrid_timer = QTimer(self, singleShot=True, interval=REGRID_MS)
+        self._regrid_timer.timeout.connect(self._on_regrid_timer_timeout)
         self._path_key: object = None  # what refresh() last drew the path for
         self._title = ("", "")
         self._zoom_note = ""
@@ -121,6 +131,7 @@ class SurfacePlot(pg.PlotWidget):
         view = self.getViewBox()
         view.sigRangeChanged.connect(self._layout_overlays)
         view.sigResized.connect(self._layout_overlays)
+        view.sigRangeChanged.connect(self._on_view_range_changed)
         self.ghosts = PinGhosts(self.getPlotItem(), model, self._pin_lines, with_legend=True)
 
     def _pin_lines(self, pin: PinnedRun) -> Lines:
@@ -134,7 +145,8 @@ class SurfacePlot(pg.PlotWidget):
                 xs, ys = finite_only(w, self.model.landscape.curve(w))
         return [(xs, ys)]
 
-    def _on_view_clicked(self, x: float, y: float) -> None:
+    @Slot(float, float)
+    def _on_view_left_clicked(self, x: float, y: float) -> None:
         """Start the next run at the clicked point, rounded to what the view can resolve."""
         (x0, x1), (y0, y1) = self.getViewBox().viewRange()
         config = self.model.config
@@ -156,7 +168,7 @@ class SurfacePlot(pg.PlotWidget):
         self._path_key = None
         config = self.model.config
         plot = self.getPlotItem()
-        self._extent = None
+        self._extent = self._drawn = None
         self.image.setVisible(False)  # until the surface is drawn for this run
         self.curve.setVisible(not config.has_bias)
         self._remove_contours()
@@ -305,8 +317,7 @@ class SurfacePlot(pg.PlotWidget):
         w_low, w_high = padded_range(points_w)
         if self._needs_frame((w_low, w_high)):
             self._extent = (w_low, w_high, 0.0, 0.0)
-            grid = np.linspace(w_low, w_high, 400)
-            self.curve.setData(grid, landscape.curve(grid))
+            self._draw_curve(w_low, w_high)
             top = float(np.max(landscape.curve(np.array([w_low, w_high]))))
             self.setRange(xRange=(w_low, w_high), yRange=(min(0.0, landscape.min_loss), top),
                           padding=0.04)
@@ -325,14 +336,44 @@ class SurfacePlot(pg.PlotWidget):
         w_low, w_high = padded_range(points_w)
         b_low, b_high = padded_range(points_b)
         if self._needs_frame((w_low, w_high, b_low, b_high)):
+            self._extent = (w_low, w_high, b_low, b_high)
             self._draw_surface(w_low, w_high, b_low, b_high)
             self.setRange(xRange=(w_low, w_high), yRange=(b_low, b_high), padding=0)
         self._show_path(path_w, path_b)
         optimum = self.model.landscape.optimum
         set_data(self.optimum, [optimum[0]], [optimum[1]])
 
+    def _draw_curve(self, w_low: float, w_high: float) -> None:
+        self._drawn = (w_low, w_high, 0.0, 0.0)
+        grid = np.linspace(w_low, w_high, CURVE_SAMPLES)
+        with np.errstate(all="ignore"):
+            self.curve.setData(grid, self.model.landscape.curve(grid))
+
+    def _on_view_range_changed(self, *_changed: object) -> None:
+        if self._drawn is not None:
+            self._regrid_timer.start()  # once the zoom or pan settles
+
+    def _on_regrid_timer_timeout(self) -> None:
+        """Draw the surface anew for what the view shows when the user zoomed or panned past
+        what is drawn: it is exact at any zoom (a grid from the sufficient statistics costs a
+        few ms), never a blurred enlargement or an empty margin."""
+        drawn = self._drawn
+        if drawn is None:
+            return
+        (x0, x1), (y0, y1) = self.getViewBox().viewRange()
+        spans = [(x0, x1, drawn[0], drawn[1])]
+        if self.model.landscape.with_bias:
+            spans.append((y0, y1, drawn[2], drawn[3]))
+        if all(_covers(low, high, d_low, d_high) for low, high, d_low, d_high in spans):
+            return
+        margin_x, margin_y = REGRID_MARGIN * (x1 - x0), REGRID_MARGIN * (y1 - y0)
+        if self.model.landscape.with_bias:
+            self._draw_surface(x0 - margin_x, x1 + margin_x, y0 - margin_y, y1 + margin_y)
+        else:
+            self._draw_curve(x0 - margin_x, x1 + margin_x)
+
     def _draw_surface(self, w_low: float, w_high: float, b_low: float, b_high: float) -> None:
-        self._extent = (w_low, w_high, b_low, b_high)
+        self._drawn = (w_low, w_high, b_low, b_high)
         landscape = self.model.landscape
         w_grid = np.linspace(w_low, w_high, SURFACE_GRID)
         b_grid = np.linspace(b_low, b_high, SURFACE_GRID)
@@ -467,6 +508,12 @@ class SurfacePlot(pg.PlotWidget):
         for overlay in self._overlays:
             overlay.set_scale(scale)
         self._layout_overlays()
+
+
+def _covers(low: float, high: float, drawn_low: float, drawn_high: float) -> bool:
+    """The drawn span holds the viewed one, at no less than half the view's resolution."""
+    return (drawn_low <= low and high <= drawn_high
+            and (drawn_high - drawn_low) <= 2.0 * (1.0 + 2 * REGRID_MARGIN) * (high - low))
 
 
 def _readable(value: float, span: float) -> float:
