@@ -208,12 +208,13 @@ def test_new_settings_mark_the_result_stale_without_running(qtbot, make_panel) -
     panel = make_panel(config)
     run_to_end(qtbot, panel)
     swept = panel.result()
+    assert panel.has_current_result()
     panel.set_config(config.replace(lr=0.02))  # what a click on the plot leads to
-    assert "earlier settings" not in panel.result_label.text()
+    assert "earlier settings" not in panel.result_label.text() and panel.has_current_result()
     assert panel.current_line.value() == pytest.approx(math.log10(0.02))
     panel.set_config(config.replace(gradient="mean"))
     assert not panel.is_running() and panel.result() is swept
-    assert "earlier settings" in panel.result_label.text()
+    assert "earlier settings" in panel.result_label.text() and not panel.has_current_result()
     run_to_end(qtbot, panel)
     assert panel.result().closed_form == pytest.approx(4 / 30)
     assert "earlier settings" not in panel.result_label.text()

@@ -6,8 +6,8 @@ between runs and every few hundred epochs within one). The plot marks the measur
 the closed-form critical lr; clicking a point emits `lr_chosen` with that point's lr.
 
 API for the window: `set_config(config)` (marks a result for other settings stale, never runs
-by itself), `start()`, `cancel()`, `is_running()`, `result()`, `teardown()`,
-`set_font_scale(scale)`, and the signal `lr_chosen(float)`.
+by itself), `start()`, `cancel()`, `is_running()`, `result()`, `has_current_result()`,
+`teardown()`, `set_font_scale(scale)`, and the signal `lr_chosen(float)`.
 """
 
 from __future__ import annotations
@@ -392,6 +392,11 @@ class SweepPanel(QWidget):
     def result(self) -> SweepResult | None:
         """The last complete sweep (None before one, or while one runs)."""
         return self._result
+
+    def has_current_result(self) -> bool:
+        """A complete sweep of the current settings is shown (a new lr alone keeps it current):
+        what an action that shows the panel reads to decide whether to start one."""
+        return self._result_is_current()
 
     def teardown(self) -> None:
         """Stop and join the sweep thread; the panel stays usable."""
