@@ -70,6 +70,10 @@ CAMERA = {"elevation": 30.0, "azimuth": -62.0, "distance": 5.8}
 FIT_TAN = (0.38, 0.25)
 CENTER_Z = HEIGHT * 0.35  # the camera looks at the box's centre, a little low
 LABEL_POINT_SIZE = 11
+# A small view (a tabbed dock) gets smaller labels and fewer ticks: label sizes are in pixels
+# while the box shrinks with the widget, and full-size labels would run into each other.
+COMPACT_BELOW = (600, 420)  # width, height of the GL view
+COMPACT_LABEL_POINT_SIZE = 9
 RECENT_DOTS = 50
 FAILURE_CHECK_MS = 400  # after being shown, a GL widget with no valid context has failed
 SAME_PATH = "The 2-D loss surface shows the same path."
@@ -418,6 +422,7 @@ def _view_class(gl: Any) -> type:
             self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             self._on_failure = on_failure
             self.failed = False
+            self.on_resized: Any = None
 
         def fail(self, reason: str) -> None:
             if not self.failed:
@@ -456,6 +461,8 @@ def _view_class(gl: Any) -> type:
         def resizeEvent(self, event: Any) -> None:
             super().resizeEvent(event)
             self.fit_fov()
+            if self.on_resized is not None:
+                self.on_resized()
 
         def fit_fov(self) -> None:
             aspect = self.width() / max(self.height(), 1)
@@ -513,6 +520,8 @@ class _Scene:
             self._add(item)
         self.labels: list[Any] = []
         self.visited_count = 0  # (w, b) points of the path drawn, the start included
+        self.compact = self._is_compact()
+        view.on_resized = self._on_view_resized
 
     # --- drawing ---------------------------------------------------------------------------------
 
@@ -616,6 +625,17 @@ class _Scene:
             segments.append(pairs.reshape(-1, 3))
         return np.concatenate(segments) if segments else np.zeros((0, 3))
 
+    def _is_compact(self) -> bool:
+        return (self.view.width() < COMPACT_BELOW[0]
+                or self.view.height() < COMPACT_BELOW[1])
+
+    def _on_view_resized(self) -> None:
+        compact = self._is_compact()
+        if compact != self.compact:
+            self.compact = compact
+            if self.frame is not None:
+                self._draw_axes(self.frame)
+
     def _draw_axes(self, frame: Frame) -> None:
         for label in self.labels:
             self.view.removeItem(label)
@@ -623,8 +643,9 @@ class _Scene:
         floor_z = 0.0
         grid: list[tuple[float, float, float]] = []
         axes: list[tuple[float, float, float]] = []
-        w_ticks = nice_ticks(frame.w_low, frame.w_high, 6)
-        b_ticks = nice_ticks(frame.b_low, frame.b_high, 6)
+        compact = self.compact
+        w_ticks = nice_ticks(frame.w_low, frame.w_high, 4 if compact else 6)
+        b_ticks = nice_ticks(frame.b_low, frame.b_high, 4 if compact else 6)
         w_step = w_ticks[1] - w_ticks[0] if len(w_ticks) > 1 else 1.0
         b_step = b_ticks[1] - b_ticks[0] if len(b_ticks) > 1 else 1.0
         tick = 0.05
@@ -646,16 +667,22 @@ class _Scene:
             axes += [(x0, y0, floor_z), (x1, y1, floor_z)]
         corner = (-HALF, -HALF)  # the left corner as the camera starts: in front of the bowl
         axes += [(*corner, floor_z), (*corner, HEIGHT)]
-        self._label((0.0, -HALF - 8 * tick, floor_z), "w (weight) →",
+        away = 11 if compact else 8  # the titles' distance from the edges, in ticks
+        self._label((0.0, -HALF - away * tick, floor_z), "w (weight) →",
                     Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, bold=True)
-        self._label((HALF + 9 * tick, 0.0, floor_z), "b (bias) →",
+        self._label((HALF + (away + 1) * tick, 0.0, floor_z), "b (bias) →",
                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, bold=True)
         self._label((*corner, HEIGHT + tick), "L − L_min",
                     Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, bold=True)
         top = math.log10(frame.top_excess)
         low = math.log10(frame.softening)
+        last_z = 0.0  # the "0" at the bottom
+        gap = HEIGHT * (0.2 if compact else 0.12)
         for k in decade_ticks(low, top, room=4):
             z = float(frame.z(10.0**k))
+            if z - last_z < gap:
+                continue  # too close to the last label to read both
+            last_z = z
             axes += [(*corner, z), (corner[0] - tick, corner[1], z)]
             self._label((corner[0] - 1.6 * tick, corner[1], z), power_of_ten_text(k),
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -687,19 +714,22 @@ class _Scene:
     def _label(self, pos: tuple[float, float, float], text: str, alignment: Qt.AlignmentFlag,
                bold: bool = False) -> None:
         font = QFont(QApplication.font())
-        font.setPointSizeF(LABEL_POINT_SIZE * self.font_scale)
+        font.setPointSizeF(self._label_size())
         font.setBold(bold)
         item = self.gl.GLTextItem(pos=pos, text=text, color=COLORS["text"], font=font)
         item.setData(alignment=alignment)
         item.setDepthValue(100)
-        item.base_bold = bold
         self.labels.append(item)
+
+    def _label_size(self) -> float:
+        size = COMPACT_LABEL_POINT_SIZE if self.compact else LABEL_POINT_SIZE
+        return size * self.font_scale
 
     def set_font_scale(self, scale: float) -> None:
         self.font_scale = scale
         for label in self.labels:
             font = QFont(label.font)
-            font.setPointSizeF(LABEL_POINT_SIZE * scale)
+            font.setPointSizeF(self._label_size())
             label.setData(font=font)
 
 
