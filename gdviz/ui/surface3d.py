@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -374,7 +375,7 @@ class Surface3DView(QWidget):
             try:
                 # Made without a parent: the first GL widget in a shown window makes Qt
                 # recreate the window (hide, show: a showEvent here), which must find the scene.
-                self.scene = _Scene(self._on_gl_failed)
+                self.scene = _Scene(weakref.WeakMethod(self._on_gl_failed))
             except Exception as error:  # a driver that fails while the items are made
                 self.problem = (f"The 3-D view could not start OpenGL ({_first_line(error)}). "
                                 f"{SAME_PATH}")
@@ -417,7 +418,8 @@ def _view_class(gl: Any) -> type:
         return found
 
     class GuardedGLView(gl.GLViewWidget):
-        def __init__(self, on_failure: Any, parent: QWidget | None = None) -> None:
+        def __init__(self, on_failure: weakref.WeakMethod[Any],
+                     parent: QWidget | None = None) -> None:
             super().__init__(parent)
             self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             self._on_failure = on_failure
@@ -427,7 +429,12 @@ def _view_class(gl: Any) -> type:
         def fail(self, reason: str) -> None:
             if not self.failed:
                 self.failed = True
-                QTimer.singleShot(0, self, lambda: self._on_failure(reason))
+                QTimer.singleShot(0, self, lambda: self._report(reason))
+
+        def _report(self, reason: str) -> None:
+            on_failure = self._on_failure()
+            if on_failure is not None:
+                on_failure(reason)
 
         def initializeGL(self) -> None:
             try:
@@ -461,8 +468,9 @@ def _view_class(gl: Any) -> type:
         def resizeEvent(self, event: Any) -> None:
             super().resizeEvent(event)
             self.fit_fov()
-            if self.on_resized is not None:
-                self.on_resized()
+            on_resized = None if self.on_resized is None else self.on_resized()
+            if on_resized is not None:
+                on_resized()
 
         def fit_fov(self) -> None:
             aspect = self.width() / max(self.height(), 1)
@@ -477,7 +485,7 @@ def _view_class(gl: Any) -> type:
 class _Scene:
     """The GL view and its items, made once; `draw` moves them to the model's state."""
 
-    def __init__(self, on_failure: Any) -> None:
+    def __init__(self, on_failure: weakref.WeakMethod[Any]) -> None:
         gl = importlib.import_module("pyqtgraph.opengl")
         GL = importlib.import_module("OpenGL.GL")
 
@@ -521,7 +529,7 @@ class _Scene:
         self.labels: list[Any] = []
         self.visited_count = 0  # (w, b) points of the path drawn, the start included
         self.compact = self._is_compact()
-        view.on_resized = self._on_view_resized
+        view.on_resized = weakref.WeakMethod(self._on_view_resized)
 
     # --- drawing ---------------------------------------------------------------------------------
 
@@ -696,12 +704,13 @@ class _Scene:
     def _add(self, item: Any) -> None:
         """Add an item whose painting reports a failure instead of printing a traceback
         (pyqtgraph's drawItemTree prints one per item and frame, and goes on)."""
-        view = self.view
+        view_ref = weakref.ref(self.view)  # the view holds its items: no reference cycle
         for part in (item, *item.childItems()):
             paint = part.paint
 
             def guarded(paint: Any = paint) -> None:
-                if view.failed:
+                view = view_ref()
+                if view is None or view.failed:
                     return
                 try:
                     paint()
@@ -709,7 +718,7 @@ class _Scene:
                     view.fail(f"OpenGL could not draw ({_first_line(error)})")
 
             part.paint = guarded
-        view.addItem(item)
+        self.view.addItem(item)
 
     def _label(self, pos: tuple[float, float, float], text: str, alignment: Qt.AlignmentFlag,
                bold: bool = False) -> None:
