@@ -8,7 +8,7 @@ where it can work:
   crashes. The GL widget is therefore made lazily, the first time the view is shown for an nn
   run, after `opengl_problem()` found nothing missing: the platform is a real one, PyOpenGL and
   `pyqtgraph.opengl` import, and an OpenGL (>= 2.1) context can be created and made current.
-  Otherwise, and if the widget fails later (its context, its initializeGL), the view says in
+  Otherwise, and if the widget fails later (its context, initializeGL, a paint), the view says in
   words what is missing and that the 2-D views keep working: never a traceback.
 - The w-only trainers fit f = w·x: their loss is the 2-D plot's curve L(w), so the view says so.
 
