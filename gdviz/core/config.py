@@ -58,7 +58,7 @@ LESSONS = {"forget_zero_grad": "--forget-zero-grad", "update_with_grad": "--upda
 
 _PRESET_KEYS = {"description", "trainer", "lr", "epochs", "log_every", "x", "y", "x_test", "w0",
                 "b0", "seed", "gradient", "forget_zero_grad", "update_with_grad", "optimizer",
-                *HYPERPARAMETERS}
+                "race", *HYPERPARAMETERS}
 
 
 class ConfigError(ValueError):
@@ -104,6 +104,9 @@ class RunConfig:
     amsgrad: bool | None = None
     lr_decay: float | None = None
     initial_accumulator: float | None = None
+    # A race (gdviz.core.race): the entries trained beside this run, e.g. ("sgd", "momentum",
+    # "adam") or ("lr×0.5", "lr×2"); empty for a single run.
+    race: tuple[str, ...] = ()
     preset: str | None = field(default=None, compare=False)
 
     @property
@@ -177,6 +180,8 @@ def describe_change(old: RunConfig, new: RunConfig) -> str:
              "gradient": "gradient", "x_test": "predict at x", "log_every": "log interval",
              "forget_zero_grad": "forget zero_grad", "update_with_grad": "update without no_grad",
              **{key: h.label for key, h in HYPERPARAMETERS.items()}}
+    if new.race != old.race:
+        return f"race of {', '.join(new.race)}" if new.race else "race ended"
     changed = [f"{label} {_shown(getattr(old, key))} → {_shown(getattr(new, key))}"
                for key, label in names.items() if getattr(old, key) != getattr(new, key)]
     return ", ".join(changed) if changed else "settings applied"
@@ -349,8 +354,24 @@ def _validated(values: dict[str, Any]) -> RunConfig:
         update_with_grad=_flag(values.get("update_with_grad", False), "--update-with-grad"),
         optimizer=optimizer.name,
         **{key: None for key in HYPERPARAMETERS} | dict(optimizer.values),
+        race=_race(values.get("race", ())),
         preset=values.get("preset"),
     )
+
+
+def _race(entries: Any) -> tuple[str, ...]:
+    from gdviz.core.race import ENTRIES, MAX_LANES  # the race module builds on this one
+
+    if isinstance(entries, str) or not isinstance(entries, (list, tuple)):
+        raise ConfigError(f"race must be a list of entries such as [\"sgd\", \"adam\"], got "
+                          f"{entries!r}")
+    unknown = [e for e in entries if e not in ENTRIES]
+    if unknown:
+        raise ConfigError(f"unknown race entry {unknown[0]!r} (choose from "
+                          f"{', '.join(ENTRIES)})")
+    if len(entries) > MAX_LANES:
+        raise ConfigError(f"a race has at most {MAX_LANES} lanes, got {len(entries)}")
+    return tuple(dict.fromkeys(entries))
 
 
 def _hyperparameter(value: Any, hyperparameter: Hyperparameter) -> Any:

@@ -56,6 +56,9 @@ class StepRecord(NamedTuple):
     predictions: Any  # the forward pass at params_before: ndarray or detached torch tensor
     # The optimizer's state after the update; None for plain SGD, which keeps none.
     optimizer_state: OptimizerState | None = None
+    # A race (gdviz.core.race): the other lanes' records of the same epoch, None for a lane
+    # that has diverged; None outside a race.
+    lanes: tuple[StepRecord | None, ...] | None = None
 
     @property
     def y_pred(self) -> np.ndarray:

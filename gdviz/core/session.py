@@ -26,6 +26,7 @@ from gdviz.core import convergence, torch_preload, transcript
 from gdviz.core.config import RunConfig
 from gdviz.core.history import History
 from gdviz.core.phases import Phase, next_position, params_epoch, previous_position
+from gdviz.core.race import RaceTrack
 from gdviz.core.records import StepRecord
 from gdviz.core.surface import LossLandscape
 from gdviz.core.trainers import data_arrays
@@ -87,6 +88,7 @@ class Session:
         self.config = config
         self.landscape = landscape_for(config)
         self.history: History | None = None
+        self.race_track: RaceTrack | None = None  # the other lanes of a race, else None
         self.cursor = 0
         self.state = RunState.LOADING
         self.message = ""
@@ -184,6 +186,7 @@ class Session:
         self._worker_playing = False
         self._generation = self.driver.configure(self.config)
         self.history = None
+        self.race_track = None
         self.cursor = 0
         self.before_line = self.after_line = None
         self.diverged_at = None
@@ -360,6 +363,7 @@ class Session:
         if generation != self._generation:
             return
         self.history = History(config.param_names, initial_params, n_points=len(config.x))
+        self.race_track = RaceTrack(config, initial_params) if config.race else None
         self.before_line = transcript.before_line(config.trainer, config.x_test, prediction)
         self._set_state(RunState.READY)
         intent, self.pending = self.pending, None
@@ -385,6 +389,8 @@ class Session:
         if generation != self._generation or self.history is None:
             return
         self.history.extend(records)
+        if self.race_track is not None:
+            self.race_track.extend(records)
         if self._following:
             self.cursor = len(self.history)
             if self._phase_on_arrival is not None:

@@ -40,6 +40,10 @@ class Trainer(Protocol):
 
 
 def make_trainer(config: RunConfig) -> Trainer:
+    if config.race:  # the lead and the race's other lanes, stepped together
+        from gdviz.core.race import RaceTrainer
+
+        return RaceTrainer(config)
     trainer: Trainer = config.spec.build(config)
     return trainer
 

@@ -25,6 +25,7 @@ from gdviz.core.history import History
 from gdviz.core.loop import FRAME_SECONDS, TrainingControl
 from gdviz.core.phases import Phase
 from gdviz.core.pins import PinBoard, PinError, PinnedRun
+from gdviz.core.race import RaceTrack
 from gdviz.core.session import RunState, Session
 from gdviz.core.surface import LossLandscape
 from gdviz.ui.worker import EpochBatch, RunFailed, RunStarted, RunStopped, TrainingWorker
@@ -130,6 +131,11 @@ class RunModel(QObject):
 
     def iter_log_lines(self, start: int, stop: int | None = None) -> Iterator[str]:
         return self.session.iter_log_lines(start, stop)
+
+    @property
+    def race_track(self) -> RaceTrack | None:
+        """The race's other lanes (their specs and histories), or None outside a race."""
+        return self.session.race_track
 
     @property
     def pins(self) -> tuple[PinnedRun, ...]:

@@ -33,7 +33,7 @@ from gdviz.ui.plots.common import (
     symlog,
     without_final_nonfinite,
 )
-from gdviz.ui.plots.ghosts import Lines, PinGhosts
+from gdviz.ui.plots.ghosts import Lines, PinGhosts, RaceLanes
 from gdviz.ui.plots.labels import pick_spot, place_text, scene_points, text_item, text_size
 from gdviz.ui.plots.overlays import OVERLAY_Z, ArrowOverlay, ScenePoints
 from gdviz.ui.plots.phase import PhaseView, phase_view, update_text
@@ -211,6 +211,7 @@ class LossPlot(QWidget):
         layout.addWidget(self.log_check, alignment=Qt.AlignmentFlag.AlignRight)
         self.ghosts = PinGhosts(self.plot.getPlotItem(), model, self._pin_lines,
                                 with_legend=True)
+        self.lanes = RaceLanes(self.plot.getPlotItem(), model, self._lane_lines)
         self._drawn_length = -1
         self._auto_log = False  # the log scale was switched on for this run, not by the user
         self._user_chose = False  # the user toggled the scale during this run: leave it be
@@ -266,12 +267,25 @@ class LossPlot(QWidget):
             loss = np.where(loss > 0, loss, np.nan)  # the log axis has no place for 0
         return [(np.arange(len(loss), dtype=np.float64), loss)]
 
+    def _lane_lines(self, history: History, stop: int) -> Lines:
+        """A race lane's L(θ_k), k = 0..stop: its records' losses, the newest from the
+        closed form (as the lead's curve)."""
+        loss = history.column("loss", stop)
+        params = history.params_at(stop)
+        with np.errstate(all="ignore"):
+            newest = float(self.model.landscape.loss(*params))
+        values = np.append(loss, newest)
+        if self.log_check.isChecked():
+            values = np.where(values > 0, values, np.nan)
+        return [(np.arange(len(values), dtype=np.float64), values)]
+
     def refresh(self) -> None:
         model = self.model
         history = model.history
         self.plot.move_cursor()
         log = self.log_check.isChecked()
         self.ghosts.sync(log)
+        self.lanes.sync(transform_key=log)
         if history is None:
             self.plot.frame_values([], log=log, floor=None if log else 0.0)
             return
@@ -358,6 +372,16 @@ class WeightsPlot(EpochPlot):
         self._drawn_length = -1
         self._symlog = False
         self.ghosts = PinGhosts(self.getPlotItem(), model, self._pin_lines)
+        self.lanes = RaceLanes(self.getPlotItem(), model, self._lane_lines)
+
+    def _lane_lines(self, history: History, stop: int) -> Lines:
+        """A race lane's parameters against the epoch, up to `stop`, in its colour."""
+        lines = []
+        for name in history.param_names:
+            values = history.trajectory(name, stop)
+            shown = symlog(values) if self._symlog else values
+            lines.append((np.arange(len(values), dtype=np.float64), np.asarray(shown)))
+        return lines
 
     def _pin_lines(self, pin: PinnedRun) -> Lines:
         """One faded curve per parameter, in the pin's colour (the legend is the loss plot's)."""
@@ -403,6 +427,7 @@ class WeightsPlot(EpochPlot):
         history = self.model.history
         self.move_cursor()
         self.ghosts.sync(self._symlog)
+        self.lanes.sync(transform_key=self._symlog)
         self._show_phase(phase_view(self.model))
         if history is None:
             self.frame_values([], extra=self._shown_optimum(), pad=self._label_room())

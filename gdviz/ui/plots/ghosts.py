@@ -14,7 +14,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
+from gdviz.core.history import History
 from gdviz.core.pins import PinnedRun
+from gdviz.core.race import RaceTrack, lead_label
 from gdviz.ui.run_model import RunModel
 
 GHOST_ALPHA = 150  # of 255: clearly there, clearly not the live run
@@ -95,3 +97,90 @@ class PinGhosts:
     @property
     def items(self) -> tuple[pg.PlotDataItem, ...]:
         return tuple(self._items)
+
+
+LANE_WIDTH = 2.5
+LANE_Z = 5  # over the heatmap and the ghosts, under the current-point marker
+
+# A lane's curves on a plot, from its history up to an epoch.
+LaneLines = Callable[[History, int], Lines]
+
+
+class RaceLanes:
+    """The race's other lanes, drawn live in full colour up to the cursor, with a legend that
+    names every lane, the lead (this run) first."""
+
+    def __init__(self, plot: pg.PlotItem, model: RunModel, lines: LaneLines,
+                 with_legend: bool = False) -> None:
+        self.plot = plot
+        self.model = model
+        self._lines = weakref.WeakMethod(lines)  # weakly, as PinGhosts
+        self._track: object = None
+        self._transform: object = None
+        self._items: list[list[pg.PlotDataItem]] = []
+        self._drawn: object = None
+        self.legend: pg.LegendItem | None = None
+        if with_legend:
+            self.legend = pg.LegendItem(offset=(8, 8), labelTextSize="9pt",
+                                        brush=pg.mkBrush(255, 255, 255, 200),
+                                        pen=pg.mkPen("#BBBBBB"))
+            self.legend.setParentItem(plot.getViewBox())
+            self.legend.setVisible(False)
+
+    def sync(self, lead_sample: pg.PlotDataItem | None = None,
+             transform_key: object = None) -> None:
+        """Follow the race: new items for a new race, new data when the cursor moves."""
+        track = self.model.race_track
+        lines = self._lines()
+        if lines is None:
+            return
+        if track is not self._track or transform_key != self._transform:
+            self._track = track
+            self._transform = transform_key
+            self._drawn = None
+            self._make_items(track, lead_sample)
+        if track is None:
+            return
+        cursor = self.model.cursor
+        key = (cursor, tuple(len(h) for h in track.histories))
+        if key == self._drawn:
+            return
+        self._drawn = key
+        for items, history in zip(self._items, track.histories, strict=True):
+            for item, (xs, ys) in zip(items, lines(history, min(cursor, len(history))),
+                                      strict=True):
+                item.setData(xs, ys, connect="finite")
+
+    def _make_items(self, track: RaceTrack | None, lead_sample: pg.PlotDataItem | None) -> None:
+        for items in self._items:
+            for item in items:
+                self.plot.removeItem(item)
+        self._items = []
+        if self.legend is not None:
+            self.legend.clear()
+            self.legend.setVisible(track is not None)
+        lines = self._lines()
+        if track is None or lines is None:
+            return
+        if self.legend is not None and lead_sample is not None:
+            self.legend.addItem(lead_sample, lead_label(self.model.config))
+        for lane, history in zip(track.lanes, track.histories, strict=True):
+            count = len(lines(history, 0))
+            items = []
+            for _ in range(count):
+                item = pg.PlotDataItem(pen=pg.mkPen(lane.color, width=LANE_WIDTH))
+                item.setZValue(LANE_Z)
+                self.plot.addItem(item, ignoreBounds=True)
+                items.append(item)
+            self._items.append(items)
+            if self.legend is not None and items:
+                self.legend.addItem(items[0], lane.label)
+
+    def legend_texts(self) -> list[str]:
+        if self.legend is None or not self.legend.isVisible():
+            return []
+        return [label.text for _sample, label in self.legend.items]
+
+    @property
+    def items(self) -> tuple[tuple[pg.PlotDataItem, ...], ...]:
+        return tuple(tuple(items) for items in self._items)

@@ -35,7 +35,7 @@ from gdviz.ui.plots.common import (
     set_title,
     style_plot,
 )
-from gdviz.ui.plots.ghosts import Lines, PinGhosts
+from gdviz.ui.plots.ghosts import Lines, PinGhosts, RaceLanes
 from gdviz.ui.plots.labels import scene_points
 from gdviz.ui.plots.overlays import ArrowOverlay, PointLabel, ScenePoints, TangentOverlay
 from gdviz.ui.plots.phase import PhaseView, phase_view, update_text
@@ -133,6 +133,15 @@ class SurfacePlot(pg.PlotWidget):
         view.sigResized.connect(self._layout_overlays)
         view.sigRangeChanged.connect(self._on_view_range_changed)
         self.ghosts = PinGhosts(self.getPlotItem(), model, self._pin_lines, with_legend=True)
+        self.lanes = RaceLanes(self.getPlotItem(), model, self._lane_lines, with_legend=True)
+
+    def _lane_lines(self, history: History, stop: int) -> Lines:
+        """A race lane's path up to epoch `stop`, like the lead's."""
+        w, b = self._path(history, stop)
+        if not self.model.landscape.with_bias:
+            with np.errstate(all="ignore"):
+                w, b = finite_only(w, self.model.landscape.curve(w))
+        return [(w, b)]
 
     def _pin_lines(self, pin: PinnedRun) -> Lines:
         """A pinned run's path: along L(w) for the w-only cells, in (w, b) on the heatmap."""
@@ -223,6 +232,7 @@ class SurfacePlot(pg.PlotWidget):
     def refresh(self) -> None:
         model = self.model
         self.ghosts.sync()
+        self.lanes.sync(self.path)
         landscape = model.landscape
         optimum_b = landscape.optimum[1] if landscape.with_bias else 0.0
         start = self._start_params()
@@ -247,6 +257,10 @@ class SurfacePlot(pg.PlotWidget):
         # (Up to the cursor also while sub-stepping: a phase change never moves the view.)
         points_w = np.append(path_w, (landscape.optimum[0], start[0]))
         points_b = np.append(path_b, (optimum_b, start[1]))
+        if model.race_track is not None:  # a race: every lane's path in view too
+            for lane_history in model.race_track.histories:
+                lane_w, lane_b = self._path(lane_history, min(model.cursor, len(lane_history)))
+                points_w, points_b = np.append(points_w, lane_w), np.append(points_b, lane_b)
         if history is not None and phase.shown != model.cursor:  # before the update: θ_{k−1}
             path_w, path_b = self._path(history, phase.shown)
         extent = self._extent
