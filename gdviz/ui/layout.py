@@ -42,10 +42,12 @@ class Docks:
     log: QDockWidget
     graph: QDockWidget
     contributions: QDockWidget
+    surface3d: QDockWidget
+    sweep: QDockWidget
 
     def all(self) -> tuple[QDockWidget, ...]:
         return (self.settings, self.code, self.step, self.gradcheck, self.log, self.graph,
-                self.contributions)
+                self.contributions, self.surface3d, self.sweep)
 
 
 def is_compact(size: QSize) -> bool:
@@ -60,7 +62,8 @@ def arrange(window: QMainWindow, docks: Docks, compact: bool) -> None:
         # stack of tabs led by the step panel. The plots keep the rest of the width.
         window.addDockWidget(LEFT, docks.code)
         window.splitDockWidget(docks.code, docks.step, Qt.Orientation.Vertical)
-        for dock in (docks.graph, docks.gradcheck, docks.contributions, docks.log):
+        for dock in (docks.graph, docks.gradcheck, docks.contributions, docks.sweep,
+                     docks.surface3d, docks.log):
             window.tabifyDockWidget(docks.step, dock)
         window.tabifyDockWidget(docks.code, docks.settings)
         width, height = window.width(), window.height()
@@ -76,6 +79,10 @@ def arrange(window: QMainWindow, docks: Docks, compact: bool) -> None:
         docks.gradcheck.raise_()
         window.addDockWidget(BOTTOM, docks.graph)
         window.splitDockWidget(docks.graph, docks.contributions, Qt.Orientation.Horizontal)
+        # Comparing runs: behind the graph, a click away (the Compare menu raises them).
+        window.tabifyDockWidget(docks.graph, docks.sweep)
+        window.tabifyDockWidget(docks.graph, docks.surface3d)
+        docks.graph.raise_()
         width, height = window.width(), window.height()
         # The code needs ~80 columns; the step panel and the gradient check share its column.
         window.resizeDocks([docks.settings, docks.code],
@@ -115,8 +122,12 @@ def arrange_presenter(window: QMainWindow, docks: Docks, compact: bool) -> None:
         window.splitDockWidget(docks.step, docks.contributions, Qt.Orientation.Vertical)
     window.tabifyDockWidget(docks.contributions, docks.gradcheck)
     window.addDockWidget(BOTTOM, docks.graph)
-    for dock in (docks.code, docks.step, docks.gradcheck, docks.graph, docks.contributions):
+    window.tabifyDockWidget(docks.graph, docks.sweep)
+    window.tabifyDockWidget(docks.graph, docks.surface3d)
+    for dock in (docks.code, docks.step, docks.gradcheck, docks.graph, docks.contributions,
+                 docks.sweep, docks.surface3d):
         dock.show()
+    docks.graph.raise_()
     docks.contributions.raise_()
     docks.step.raise_()
     docks.settings.hide()

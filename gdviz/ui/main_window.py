@@ -49,6 +49,8 @@ from gdviz.ui.run_model import RunModel
 from gdviz.ui.screen import epoch_texts, fit_to_screen, fix_size_for
 from gdviz.ui.step_panel import StepPanel
 from gdviz.ui.style import bold, configure_pyqtgraph
+from gdviz.ui.surface3d import Surface3DView
+from gdviz.ui.sweep_panel import SweepPanel
 from gdviz.ui.widgets import named
 
 STEP_PANEL_PLAYING_S = 0.2
@@ -64,6 +66,16 @@ def phase_text(phase: Phase | None, gradient_word: str) -> str:
     if phase is None:
         return "whole epochs (↓ sub-steps)"
     return f"▶ {phase_title(phase, gradient_word)}"
+
+
+def scrolled(panel: QWidget) -> QScrollArea:
+    """`panel` in a scroll area: a dock of two plots and their controls would otherwise hold
+    the window taller than a 1024×768 screen."""
+    scroll = QScrollArea()
+    scroll.setWidget(panel)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    return scroll
 
 
 def icon(name: str) -> QIcon:
@@ -85,7 +97,7 @@ class MainWindow(QMainWindow):
         self._make_central()
         self._make_docks()
         self._make_status_bar()
-        self.comparison = Comparison(self, self.model)
+        self.comparison = Comparison(self, self.model, self.docks.sweep, self.sweep_panel)
         self._make_menus()
 
         self._step_panel_time = 0.0
@@ -256,6 +268,8 @@ class MainWindow(QMainWindow):
         self.graph_view = GraphView(model)
         self.gradcheck_panel = GradCheckPanel(model)
         self.contributions_plot = ContributionsPlot(model)
+        self.surface3d_view = Surface3DView(model)
+        self.sweep_panel = SweepPanel(model.config)
         self.docks = Docks(
             settings=self.settings_dock,
             code=make_dock(self, "Code", "codeDock", self.code_panel),
@@ -265,6 +279,8 @@ class MainWindow(QMainWindow):
             graph=make_dock(self, "Autograd graph", "graphDock", self.graph_view),
             contributions=make_dock(self, "Per-sample gradient", "contributionsDock",
                                     self.contributions_plot),
+            surface3d=make_dock(self, "3-D surface", "surface3dDock", self.surface3d_view),
+            sweep=make_dock(self, "Learning-rate sweep", "sweepDock", scrolled(self.sweep_panel)),
         )
         screen = self.screen()
         room = screen.availableGeometry().size() if screen is not None else self.size()
@@ -489,7 +505,8 @@ class MainWindow(QMainWindow):
         self._epoch_label_limit = -1  # its fixed width is measured again
         for view in (self.surface_plot, self.loss_plot, self.weights_plot, self.fit_plot,
                      self.contributions_plot, self.code_panel, self.graph_view,
-                     self.step_panel, self.gradcheck_panel):
+                     self.step_panel, self.gradcheck_panel, self.surface3d_view,
+                     self.sweep_panel):
             view.set_font_scale(scale)
         self._size_status_labels(self.model.config.param_names)
         self._on_model_updated()
@@ -549,6 +566,8 @@ class MainWindow(QMainWindow):
         self.code_panel.rebuild()
         self.graph_view.rebuild()
         self.gradcheck_panel.rebuild()
+        self.surface3d_view.rebuild()
+        self.sweep_panel.set_config(config)
         self._sync_lessons()
         self._on_model_updated()
 
@@ -559,6 +578,7 @@ class MainWindow(QMainWindow):
         self.loss_plot.refresh()
         self.weights_plot.refresh()
         self.fit_plot.refresh()
+        self.surface3d_view.refresh()  # nothing while its tab is hidden
         # While training plays, the step panel (laid out to fit, ~4 ms) is written a few times
         # a second: no one reads it at 60 frames a second, and those milliseconds are the
         # window's share of the GIL. The lecture views (code values, graph, per-sample bars,
@@ -645,5 +665,6 @@ class MainWindow(QMainWindow):
             labels["state"].setStyleSheet(style)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
+        self.sweep_panel.teardown()
         self.model.shutdown()
         super().closeEvent(event)

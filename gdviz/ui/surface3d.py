@@ -289,6 +289,7 @@ class Surface3DView(QWidget):
         self.header.setObjectName("surface3dHeader")
         self.header.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header.setWordWrap(True)  # the dock may be narrow (a 1024 px screen)
         self._header_html = (
             plot_title("Loss surface L(w, b) in 3-D",
                        key(("━━", "path", "path"), ("●", "current", "now"),

@@ -233,13 +233,18 @@ class SweepPanel(QWidget):
         self.result_label.setSizePolicy(QSizePolicy.Policy.Preferred,
                                         QSizePolicy.Policy.Minimum)
 
-        controls = QHBoxLayout()
-        controls.addWidget(self.run_button)
-        controls.addWidget(QLabel("lrs"))
-        controls.addWidget(self.points_spin)
-        controls.addWidget(QLabel("epochs"))
-        controls.addWidget(self.epochs_spin)
-        controls.addWidget(self.progress_bar, 1)
+        # Two rows, so the dock fits beside the others on a 1024 px screen.
+        controls = QVBoxLayout()
+        first, second = QHBoxLayout(), QHBoxLayout()
+        first.addWidget(self.run_button)
+        first.addWidget(self.progress_bar, 1)
+        second.addWidget(QLabel("lrs"))
+        second.addWidget(self.points_spin)
+        second.addWidget(QLabel("epochs"))
+        second.addWidget(self.epochs_spin)
+        second.addStretch(1)
+        controls.addLayout(first)
+        controls.addLayout(second)
 
         self.plot_widget = self._make_loss_plot()
         self.epochs_plot = self._make_epochs_plot()
