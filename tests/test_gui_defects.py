@@ -281,6 +281,38 @@ def test_dropping_open_windows_does_not_abort_python(trainer, slow):
     assert closed < 1.0
 
 
+FREED_SCRIPT = textwrap.dedent("""
+    import gc, os, time, weakref
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from gdviz.core.config import build_config
+    from gdviz.ui.app import make_application
+    from gdviz.ui import MainWindow
+    app = make_application()
+    gc.disable()  # only reference counting may free the window
+    window = MainWindow(build_config("{trainer}"))
+    window.show()
+    end = time.monotonic() + 1.0
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+    alive = weakref.ref(window)
+    del window
+    print("freed" if alive() is None else "kept alive by a reference cycle")
+""")
+
+
+@pytest.mark.parametrize("trainer", ["numpy", "nn"])
+def test_a_dropped_window_is_freed_at_once_not_by_the_garbage_collector(trainer):
+    """A reference cycle through the window (a child keeping a Python reference to it, a
+    callback attribute) leaves it to the garbage collector, which may run in the training or
+    torch-import thread and crash Qt there; the crash itself shows only sometimes, the cycle
+    always."""
+    result = subprocess.run([sys.executable, "-c", FREED_SCRIPT.format(trainer=trainer)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "freed"
+
+
 def test_closing_while_torch_loads_returns_at_once_and_hears_nothing_later(qtbot, slow_builds):
     from gdviz.ui import MainWindow
 
