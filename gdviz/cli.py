@@ -20,8 +20,6 @@ are null.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 from typing import Any, NoReturn
 
@@ -170,12 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _json_number(value: float) -> float | None:
-    return value if math.isfinite(value) else None  # JSON has no inf or nan
-
-
 def run_headless(config: RunConfig, as_json: bool = False) -> int:
-    from gdviz.core import transcript
+    from gdviz.core import traces, transcript
     from gdviz.core.records import StepRecord
     from gdviz.core.trainers import make_trainer
     from gdviz.core.training import quiet_overflow, train
@@ -187,16 +181,8 @@ def run_headless(config: RunConfig, as_json: bool = False) -> int:
     names = trainer.param_names
 
     if as_json:
-        def emit(record: StepRecord) -> None:
-            row: dict[str, Any] = {"epoch": record.epoch, "loss": _json_number(record.loss)}
-            for name, value in zip(names, record.params_after, strict=True):
-                row[name] = _json_number(value)
-            for name, value in zip(names, record.grads, strict=True):
-                row[f"grad_{name}"] = _json_number(value)
-            if record.optimizer_state is not None:
-                for key, value in record.optimizer_state.flat(names).items():
-                    row[key] = _json_number(value)
-            out.write(json.dumps(row) + "\n")
+        def emit(record: StepRecord) -> None:  # the rows are the trace exporter's too
+            out.write(traces.json_line(traces.epoch_row(record, names)))
     else:
         before = transcript.before_line(config.trainer, config.x_test, prediction_before)
         if before is not None:
@@ -213,8 +199,7 @@ def run_headless(config: RunConfig, as_json: bool = False) -> int:
         if not config.update_with_grad:
             raise
         if as_json:  # like a divergence, the JSON stream ends with a line saying why
-            out.write(json.dumps({"refused_at": trainer.epoch + 1,
-                                  "error": f"RuntimeError: {error}"}) + "\n")
+            out.write(traces.json_line(traces.refused_row(trainer.epoch + 1, error)))
         out.flush()
         print(f"gdviz run: epoch {trainer.epoch + 1}: torch refused the update outside "
               f"torch.no_grad(): RuntimeError: {error}", file=sys.stderr)
@@ -225,14 +210,13 @@ def run_headless(config: RunConfig, as_json: bool = False) -> int:
         print(f"gdviz run: diverged at epoch {outcome.diverged_at} ({params}): the learning rate "
               f"{config.lr:g} is too large for this data", file=sys.stderr)
         if as_json:
-            out.write(json.dumps({"diverged_at": outcome.diverged_at}) + "\n")
+            out.write(traces.json_line(traces.diverged_row(outcome.diverged_at)))
         return EXIT_DIVERGED
     with quiet_overflow():
         prediction = trainer.predict(config.x_test)
     if as_json:
-        summary = {"summary": "finished", "epochs_run": outcome.epochs_run,
-                   "x_test": config.x_test, "prediction": _json_number(prediction)}
-        out.write(json.dumps(summary) + "\n")
+        out.write(traces.json_line(traces.finished_row(outcome.epochs_run, config.x_test,
+                                                       prediction)))
     else:
         out.write(transcript.after_line(config.x_test, prediction) + "\n")
     return 0
