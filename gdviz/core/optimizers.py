@@ -524,7 +524,9 @@ def torch_state_reader(config: OptimizerConfig, optimizer: Any,
                        params: Sequence[Tensor]) -> Callable[[], OptimizerState | None]:
     """A function reading `optimizer`'s state for `params` after a step, as plain floats.
 
-    The derived entries are computed from torch's step count as torch computes them.
+    The derived entries (bias corrections, Adagrad's decayed lr) are computed from torch's
+    step count as torch computes them. One `.item()` per tensor entry and no more: this runs
+    every epoch.
     """
     keys, labels = config.state_keys(), config.state_labels()
     if not keys:
@@ -532,22 +534,26 @@ def torch_state_reader(config: OptimizerConfig, optimizer: Any,
     v = config.as_dict()
     beta1, beta2 = v.get("betas", (0.0, 0.0))
     lr_decay, lr = v.get("lr_decay", 0.0), optimizer.param_groups[0]["lr"]
+    derived = ("bias_correction1", "bias_correction2", "clr")
+    tensor_keys = tuple(key for key in keys if key not in derived)
+    with_step = "step" in keys
+    tail = tuple(key for key in keys if key in derived)
     states = optimizer.state
     params = tuple(params)
 
-    def value(state: Mapping[str, Any], key: str) -> float:
-        if key == "bias_correction1":
-            return float(1 - beta1 ** state["step"].item())
-        if key == "bias_correction2":
-            return float(1 - beta2 ** state["step"].item())
-        if key == "clr":
-            return float(lr / (1 + (state["step"].item() - 1) * lr_decay))
-        item: float = state[key].item()
-        return item
-
     def read() -> OptimizerState:
-        return OptimizerState(keys, labels, tuple(
-            tuple(value(states[p], key) for key in keys) for p in params))
+        rows = []
+        for p in params:
+            state = states[p]
+            row = [state[key].item() for key in tensor_keys]
+            if tail:
+                step = row[0] if with_step else 0.0  # "step" comes first when there is one
+                for key in tail:
+                    row.append(1 - beta1**step if key == "bias_correction1" else
+                               1 - beta2**step if key == "bias_correction2" else
+                               lr / (1 + (step - 1) * lr_decay))
+            rows.append(tuple(row))
+        return OptimizerState(keys, labels, tuple(rows))
 
     return read
 
