@@ -94,6 +94,8 @@ def make_parser() -> argparse.ArgumentParser:
                      help="print one JSON object per epoch (JSON Lines) instead")
     gui = commands.add_parser("gui", help="open the window (the default)")
     _add_run_options(gui)
+    gui.add_argument("--session", metavar="FILE",
+                     help="open a .gdviz session file (saved with File → Save session)")
     return parser
 
 
@@ -157,7 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "gui":
         from gdviz.ui.app import run_app
 
-        return run_app(config)
+        # Without any run option the window goes on from where the user left it.
+        given = any(value is not None for name, value in vars(args).items()
+                    if name not in ("command", "session"))
+        return run_app(config if given else None, session=args.session)
     try:
         return run_headless(config, as_json=args.json)
     except BrokenPipeError:  # e.g. `gdviz run --json | head`

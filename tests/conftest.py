@@ -6,6 +6,12 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import tempfile
+
+# What gdviz remembers between sessions (QSettings) goes to a folder of this test session,
+# for this process and every gdviz it starts: never the user's, never a previous run's.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="gdviz-test-config-")
+
 import contextlib
 import subprocess
 import sys
@@ -193,3 +199,15 @@ def focused(qtbot: Any, window: Any) -> Any:
     qtbot.waitUntil(window.isActiveWindow, timeout=2000)
     window.plots_area.setFocus()
     return window
+
+
+@pytest.fixture
+def settings_dir(tmp_path: Path) -> Iterator[Path]:
+    """QSettings of this test in a folder of its own (gdviz.ui.preferences writes INI files)."""
+    from PySide6.QtCore import QSettings
+
+    folder = tmp_path / "settings"
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    yield folder
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      os.environ["XDG_CONFIG_HOME"])

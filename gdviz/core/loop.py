@@ -56,6 +56,7 @@ class _Commands:
 
     generation: int = 0
     pending_config: RunConfig | None = None
+    pending_trainer: Trainer | None = None  # a trainer to go on with (an opened session)
     playing: bool = False
     steps_wanted: int = 0
     epochs_per_second: float | None = 5.0
@@ -73,12 +74,17 @@ class TrainingControl:
         # Bumped by every command: an unthrottled burst reads it between epochs, lock-free.
         self.version = 0
 
-    def configure(self, config: RunConfig) -> int:
-        """Start a new run with `config`; returns the generation its events will carry."""
+    def configure(self, config: RunConfig, trainer: Trainer | None = None) -> int:
+        """Start a new run with `config`; returns the generation its events will carry.
+
+        `trainer`: one already trained some epochs (an opened session) to go on with instead
+        of a fresh one; the loop takes it over and nothing else may use it any more.
+        """
         with self._condition:
             state = self._state
             state.generation += 1
             state.pending_config = config
+            state.pending_trainer = trainer
             state.playing = False
             state.steps_wanted = 0
             self._changed()
@@ -167,20 +173,22 @@ class _Loop:
             if state.abort:
                 return False
             config, state.pending_config = state.pending_config, None
+            given, state.pending_trainer = state.pending_trainer, None
             self.generation = state.generation
         if config is not None:
-            self._start_run(config, self.generation)
+            self._start_run(config, self.generation, given)
         else:
             self._train_guarded()
         return True
 
-    def _start_run(self, config: RunConfig, generation: int) -> None:
+    def _start_run(self, config: RunConfig, generation: int,
+                   given: Trainer | None = None) -> None:
         self.trainer = None
         if config.spec.needs_torch and not self._torch_imported(generation):
             return  # stopped or reconfigured while torch was importing
         try:
             with quiet_overflow():  # a start far out may overflow float32 at once: not a warning
-                trainer = self.build(config)
+                trainer = given if given is not None else self.build(config)
                 prediction = trainer.predict(config.x_test)
         except Exception as error:  # e.g. torch missing: tell the user, keep the loop
             self.events.failed(generation, f"cannot start the {config.trainer} trainer: "

@@ -138,6 +138,10 @@ class PinBoard:
         self._pins.append(pinned)
         return pinned
 
+    def replace_all(self, pins: tuple[PinnedRun, ...]) -> None:
+        """An opened session's pins in place of these (at most MAX_PINS are kept)."""
+        self._pins = list(pins[:MAX_PINS])
+
     def unpin(self, index: int) -> PinnedRun:
         return self._pins.pop(index)
 

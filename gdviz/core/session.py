@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -29,7 +29,10 @@ from gdviz.core.phases import Phase, next_position, params_epoch, previous_posit
 from gdviz.core.race import RaceTrack
 from gdviz.core.records import StepRecord
 from gdviz.core.surface import LossLandscape
-from gdviz.core.trainers import data_arrays
+from gdviz.core.trainers import Trainer, data_arrays
+
+if TYPE_CHECKING:  # session_file builds on this module
+    from gdviz.core.session_file import RestoredSession
 
 MIN_REPLAY_MS = 16  # replaying recorded epochs never redraws faster than ~60 Hz
 
@@ -52,7 +55,7 @@ class RunState(str, Enum):
 class Driver(Protocol):
     """The part of `TrainingControl` a session uses."""
 
-    def configure(self, config: RunConfig) -> int: ...
+    def configure(self, config: RunConfig, trainer: Trainer | None = None) -> int: ...
 
     def play(self, epochs_per_second: float | None) -> None: ...
 
@@ -104,6 +107,7 @@ class Session:
         self.lesson_error: str | None = None
         self._phase_on_arrival: Phase | None = None  # a sub-step waiting for its epoch
         self._more_sub_steps = 0  # sub-steps pressed while that epoch was being trained
+        self._adopting: RestoredSession | None = None  # an opened session, until it starts
         self.replaying = False  # the cursor walks through recorded epochs (a timer drives it)
         self.last_command_time = time.monotonic()
         self._on_state = on_state
@@ -181,10 +185,23 @@ class Session:
 
     def reset(self) -> None:
         """Back to epoch 0 of a fresh run of the current config."""
+        self._start(None)
+
+    def adopt(self, restored: RestoredSession, what: str) -> None:
+        """Go on from a session re-trained where it was saved (gdviz.core.session_file):
+        its config, history, race lanes, cursor and phase, and its trainer for what follows."""
+        self.config = restored.config
+        self.landscape = landscape_for(restored.config)
+        self._start(restored)
+        self._say(what)
+
+    def _start(self, restored: RestoredSession | None) -> None:
         self._touch()
         self.replaying = False
         self._worker_playing = False
-        self._generation = self.driver.configure(self.config)
+        self._adopting = restored
+        self._generation = (self.driver.configure(self.config) if restored is None
+                            else self.driver.configure(self.config, restored.trainer))
         self.history = None
         self.race_track = None
         self.cursor = 0
@@ -362,10 +379,14 @@ class Session:
                 prediction: float) -> None:
         if generation != self._generation:
             return
-        self.history = History(config.param_names, initial_params, n_points=len(config.x))
-        self.race_track = RaceTrack(config, initial_params) if config.race else None
-        self.before_line = transcript.before_line(config.trainer, config.x_test, prediction)
-        self._set_state(RunState.READY)
+        restored, self._adopting = self._adopting, None
+        if restored is not None:
+            self._install(restored)
+        else:
+            self.history = History(config.param_names, initial_params, n_points=len(config.x))
+            self.race_track = RaceTrack(config, initial_params) if config.race else None
+            self.before_line = transcript.before_line(config.trainer, config.x_test, prediction)
+            self._set_state(RunState.READY)
         intent, self.pending = self.pending, None
         if intent is None:
             if self.message.startswith("Loading"):
@@ -501,6 +522,18 @@ class Session:
         self.message = text
         if self._on_message is not None:
             self._on_message(text)
+
+    def _install(self, restored: RestoredSession) -> None:
+        """An opened session's run, where it was saved, in place of a fresh one."""
+        self.history = restored.history
+        self.race_track = restored.race_track
+        self.cursor = min(restored.cursor, len(restored.history))
+        self.phase = restored.phase
+        self.before_line, self.after_line = restored.before_line, restored.after_line
+        self.diverged_at = restored.diverged_at
+        self.lesson_error = restored.refused
+        self._following = self.cursor == len(restored.history)
+        self._set_state(RunState.PAUSED if restored.refused else self._resting_state())
 
     def _resting_state(self) -> RunState:
         if self.diverged_at is not None:

@@ -32,18 +32,34 @@ def missing_display() -> str | None:
             "under xvfb-run, or use `gdviz run` for the numbers)")
 
 
-def run_app(config: RunConfig | None = None) -> int:
+def run_app(config: RunConfig | None = None, session: str | None = None) -> int:
+    """The window, remembering what the user left: `config` None starts from the last
+    configuration (or the notebook's first cell); `session` opens a `.gdviz` file."""
     reason = missing_display()
     if reason is not None:
         print(f"gdviz: {reason}", file=sys.stderr)
         return 2
     app = make_application()
+    # Ctrl+C while the window is still being built quits at once (and cleanly).
+    signal.signal(signal.SIGINT, _quit_before_the_window)
+    from gdviz.ui import preferences
     from gdviz.ui.main_window import MainWindow
 
-    window = MainWindow(config)
+    problem = ""
+    if config is None and session is None:
+        config, problem = preferences.last_config()
+    window = MainWindow(config, remember=True)
     window.show()
+    if problem:
+        window.model.message.emit(problem)
+    if session is not None:
+        window.files.open_from(session)
     quit_on_interrupt(app, window)
     return app.exec()
+
+
+def _quit_before_the_window(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def quit_on_interrupt(app: QApplication, window: QWidget) -> QTimer:

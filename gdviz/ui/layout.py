@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar, QWidget
 from gdviz.ui.widgets import named
 
 COMPACT_BELOW = QSize(1600, 900)  # smaller screens get tabbed side panels
-PRESENTER_FONT_SCALE = 1.6
 
 LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
@@ -106,6 +105,7 @@ def _take_docks(window: QMainWindow, docks: Docks) -> None:
     window.setCorner(Qt.Corner.BottomLeftCorner, LEFT)
     window.setCorner(Qt.Corner.BottomRightCorner, RIGHT)
     for dock in docks.all():
+        dock.setFloating(False)
         window.removeDockWidget(dock)
 
 

@@ -9,7 +9,15 @@ import math
 import time
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QIcon,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -26,15 +34,16 @@ from PySide6.QtWidgets import (
 from gdviz.core.config import ConfigError, RunConfig, build_config, describe_change
 from gdviz.core.phases import Phase, phase_title
 from gdviz.core.resources import resource_path
+from gdviz.ui import preferences
 from gdviz.ui.code_panel import CodePanel
 from gdviz.ui.compare import Comparison
 from gdviz.ui.controls import DEFAULT_SPEED_INDEX, SPEEDS, ControlsPanel
 from gdviz.ui.data_editor import DatasetEditor
+from gdviz.ui.files import SessionFiles
 from gdviz.ui.formatting import number
 from gdviz.ui.gradcheck_panel import GradCheckPanel
 from gdviz.ui.graph_view import GraphView
 from gdviz.ui.layout import (
-    PRESENTER_FONT_SCALE,
     Docks,
     SavedLayout,
     arrange,
@@ -83,8 +92,13 @@ def icon(name: str) -> QIcon:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, config: RunConfig | None = None) -> None:
+    def __init__(self, config: RunConfig | None = None, remember: bool = False) -> None:
+        """`remember`: restore and save what the user left (geometry, docks, speed, presenter
+        type size, recent sessions; see preferences.py). Only `gdviz` itself asks for it."""
         super().__init__()
+        self._remember = remember
+        self._presenter_scale = (preferences.presenter_scale() if remember
+                                 else preferences.DEFAULT_PRESENTER_SCALE)
         configure_pyqtgraph()
         config = config or build_config("numpy")
         self.model = RunModel(config, self)
@@ -98,7 +112,12 @@ class MainWindow(QMainWindow):
         self._make_docks()
         self._make_status_bar()
         self.comparison = Comparison(self, self.model, self.docks.sweep, self.sweep_panel)
+        self.files = SessionFiles(self, self.model, remember, self.loss_plot.log_check,
+                                  self.data_editor)
+        self.setAcceptDrops(True)  # a session or a CSV dropped on the window opens
         self._make_menus()
+        if remember:
+            self._restore_window()
 
         self._step_panel_time = 0.0
         self._presenting: SavedLayout | None = None
@@ -311,6 +330,10 @@ class MainWindow(QMainWindow):
     def _make_menus(self) -> None:
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
+        file_menu.addAction(self.files.action_open)
+        file_menu.addMenu(self.files.recent_menu)
+        file_menu.addAction(self.files.action_save)
+        file_menu.addSeparator()
         file_menu.addAction(self.action_import)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
@@ -327,6 +350,18 @@ class MainWindow(QMainWindow):
         menus.addMenu(self.comparison.menu)
         view_menu = menus.addMenu("&View")
         view_menu.addAction(self.action_presenter)
+        sizes = named(view_menu.addMenu("Presenter type size"), "presenterSizeMenu")
+        for scale in preferences.PRESENTER_SCALES:
+            size_action = sizes.addAction(f"{scale:g}×")
+            size_action.setCheckable(True)
+            size_action.setChecked(scale == self._presenter_scale)
+            size_action.setData(scale)
+            size_action.triggered.connect(self._on_presenter_size_triggered)
+        self._presenter_sizes = sizes
+        reset_layout = named(QAction("Reset layout", self), "actionResetLayout")
+        reset_layout.setToolTip("Every panel back where gdviz puts it")
+        reset_layout.triggered.connect(self._on_reset_layout_triggered)
+        view_menu.addAction(reset_layout)
         view_menu.addSeparator()
         for dock in self.docks.all():
             view_menu.addAction(dock.toggleViewAction())
@@ -449,8 +484,60 @@ class MainWindow(QMainWindow):
         self._place_plots(presenting=True, small=compact)
         self.showFullScreen()
         arrange_presenter(self, self.docks, compact)
-        self._set_font_scale(PRESENTER_FONT_SCALE)
+        self._set_font_scale(self._presenter_scale)
         self._sync_presenter_actions()
+
+    @Slot()
+    def _on_presenter_size_triggered(self) -> None:
+        action = self.sender()
+        if not isinstance(action, QAction):
+            return
+        self._presenter_scale = float(action.data())
+        for size_action in self._presenter_sizes.actions():
+            size_action.setChecked(size_action is action)
+        if self._presenting is not None:
+            self._set_font_scale(self._presenter_scale)
+        if self._remember:
+            preferences.save_presenter_scale(self._presenter_scale)
+
+    @Slot()
+    def _on_reset_layout_triggered(self) -> None:
+        if self._presenting is not None:
+            self.leave_presenter()
+        screen = self.screen()
+        room = screen.availableGeometry().size() if screen is not None else self.size()
+        arrange(self, self.docks, is_compact(room))
+        if self._remember:
+            preferences.forget_layout()
+
+    def _restore_window(self) -> None:
+        """Where the user left the window, its docks and its speed (not the presenter mode)."""
+        geometry = preferences.window_geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+            fit_to_screen(self, self.size())  # the screen may be another, smaller one now
+        state = preferences.window_state()
+        if state is not None:
+            self.restoreState(state)
+            whole_tab_titles(self)
+        index = preferences.speed_index(self.speed_combo.count(), DEFAULT_SPEED_INDEX)
+        self.speed_combo.setCurrentIndex(index)
+
+    def _save_window(self) -> None:
+        if self._presenting is not None:
+            self.leave_presenter()  # remember the working layout, not the lecture's
+        preferences.save_window(self.saveGeometry(), self.saveState())
+        preferences.save_config(self.model.config)
+        preferences.save_speed(self.speed_combo.currentIndex())
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # Qt override
+        self.files.drag_enter(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # Qt override
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # Qt override
+        self.files.drop(event)
 
     @Slot()
     def leave_presenter(self) -> None:
@@ -665,6 +752,8 @@ class MainWindow(QMainWindow):
             labels["state"].setStyleSheet(style)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
+        if self._remember:
+            self._save_window()
         self.sweep_panel.teardown()
         self.model.shutdown()
         super().closeEvent(event)

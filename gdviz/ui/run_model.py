@@ -27,6 +27,7 @@ from gdviz.core.phases import Phase
 from gdviz.core.pins import PinBoard, PinError, PinnedRun
 from gdviz.core.race import RaceTrack
 from gdviz.core.session import RunState, Session
+from gdviz.core.session_file import RestoredSession
 from gdviz.core.surface import LossLandscape
 from gdviz.ui.worker import EpochBatch, RunFailed, RunStarted, RunStopped, TrainingWorker
 
@@ -181,6 +182,13 @@ class RunModel(QObject):
     def reset(self) -> None:
         self.session.reset()
         self._after_reset()
+
+    def adopt(self, restored: RestoredSession, what: str) -> None:
+        """Show an opened session where it was saved, its pins with it, and go on from there."""
+        self.pin_board.replace_all(restored.pins)
+        self.session.adopt(restored, what)
+        self._after_reset()
+        self.pins_changed.emit()
 
     def toggle_play(self) -> None:
         self.session.toggle_play()
