@@ -343,6 +343,19 @@ def test_a_file_the_numbers_do_not_reach_is_opened_as_far_as_they_go() -> None:
                              "epoch 3",)
 
 
+def test_opening_reports_progress() -> None:
+    config = build_config("numpy", explicit={"optimizer": "adam", "epochs": 10_000})
+    same = sf.PinSpec(config.replace(lr=0.02), 5000, PIN_COLORS[0])
+    saved = sf.SavedSession(config, cursor=10_000,
+                            pins=(same, dataclasses.replace(same, color=PIN_COLORS[1])))
+    reports: list[tuple[int, int]] = []
+    restored = sf.restore(saved, progress=lambda done, total: reports.append((done, total)))
+    assert reports[-1] == (15_000, 15_000)  # the two pins of the same run trained once
+    assert [done for done, _ in reports] == sorted(done for done, _ in reports)
+    assert restored.pins[0].loss_after is not restored.pins[1].loss_after
+    assert_same_pin(restored.pins[0], dataclasses.replace(restored.pins[1], color=PIN_COLORS[0]))
+
+
 def test_opening_can_be_cancelled() -> None:
     config = build_config("numpy", explicit={"optimizer": "adam", "epochs": 100_000})
     asked: list[int] = []
@@ -463,6 +476,7 @@ def test_each_config_field_is_type_checked_by_name(key: str) -> None:
     ([1], ("view",), "view must be an object, got a JSON array"),
     ([1], ("view", "log_scale"), "view.log_scale must be a number, text, true/false or null"),
     ({"x": 1}, ("view", "panel"), "view.panel must be a number, text"),
+    ({"x": 1}, ("view", "two\nlines"), "view.'two\\nlines' must be a number"),
     ("x", ("data",), "data must be an object, got 'x'"),
     ([1, 2, "3", 4], ("data", "x"), "data.x[2] must be a number, got '3'"),
     ([1, 2, 3], ("data", "x"), "config: data.x has 3 values but data.y has 4: they must pair up"),

@@ -200,7 +200,7 @@ def session_document(saved: SavedSession) -> dict[str, Any]:
     for key, value in saved.view.items():
         if not isinstance(key, str):
             raise SessionError(f"cannot save the session: view key {key!r} is not text")
-        view[key] = _json_value(value, f"view.{key}")
+        view[key] = _json_value(value, f"view.{_shown_key(key)}")
     return {
         "format": FORMAT,
         "version": CURRENT_VERSION,
@@ -246,7 +246,7 @@ def save_session(path: str | os.PathLike[str], saved: SavedSession) -> None:
 def open_session(path: str | os.PathLike[str]) -> SavedSession:
     """Read and check a session file; SessionError says why one is refused."""
     target = Path(path)
-    name = target.name or str(target)
+    name = _one_line(target.name or str(target))
     try:
         with open(target, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
@@ -318,6 +318,14 @@ def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _shown_key(key: str) -> str:
+    """A key as a message names it: as it is when short and plain, else quoted and cut."""
+    if key.isidentifier() and len(key) <= 40:
+        return key
+    shown = repr(key)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
 def _checked_header(document: Any, source: str) -> dict[str, Any]:
@@ -509,7 +517,7 @@ def _view(value: Any) -> dict[str, ViewValue]:
         raise _wrong("view", "an object", value)
     for key, item in value.items():
         if not (item is None or isinstance(item, (str, int, float, bool))):
-            raise _wrong(f"view.{key}", "a number, text, true/false or null", item)
+            raise _wrong(f"view.{_shown_key(key)}", "a number, text, true/false or null", item)
     return dict(value)
 
 
@@ -605,7 +613,7 @@ class _Trained:
 
 
 def _train_to(config: RunConfig, epochs: int, keep_predictions: bool,
-              cancelled: Callable[[], bool] | None) -> _Trained:
+              report: Callable[[int], None] | None = None) -> _Trained:
     """A fresh trainer of `config` trained `epochs` epochs, into a History (and a RaceTrack).
 
     With plain SGD a trainer's next epoch depends on its parameters alone, so once they come
@@ -613,6 +621,8 @@ def _train_to(config: RunConfig, epochs: int, keep_predictions: bool,
     repeats are copied into the History instead of trained (tests show the numbers and the
     trainer equal those of training on). Only whole cycles are copied, so the trainer, whose
     epoch counter is moved on, is where training would have left it.
+
+    `report` gets the number of epochs added, every few thousand; it may raise to stop.
     """
     with quiet_overflow():  # a start far out may overflow float32 at once: that is divergence
         trainer = make_trainer(config)
@@ -628,9 +638,10 @@ def _train_to(config: RunConfig, epochs: int, keep_predictions: bool,
         history.extend(buffer)
         if race_track is not None:
             race_track.extend(tuple(buffer))
+        added = len(buffer)
         buffer.clear()
-        if cancelled is not None and cancelled():
-            raise SessionError("opening the session was cancelled")
+        if report is not None:
+            report(added)
 
     recent: deque[StepRecord] = deque(maxlen=_LONGEST_CYCLE)
 
@@ -678,23 +689,39 @@ def _train_to(config: RunConfig, epochs: int, keep_predictions: bool,
     return _Trained(trainer, history, race_track, diverged_at, refused, before)
 
 
-def _training_key(config: RunConfig) -> tuple[Any, ...]:
-    """What a pin's numbers depend on (not its epochs, log interval, x_test or race)."""
-    return tuple(getattr(config, f.name) for f in fields(RunConfig)
-                 if f.name not in ("epochs", "log_every", "x_test", "race", "preset"))
+def _pin_key(pin: PinSpec) -> tuple[Any, ...]:
+    """What a pin's numbers depend on: not its config's epochs, log interval, x_test or race
+    (its lead lane is the pin), but the epochs pinned."""
+    return (pin.epochs, *(getattr(pin.config, f.name) for f in fields(RunConfig)
+                          if f.name not in ("epochs", "log_every", "x_test", "race", "preset")))
 
 
-def restore(saved: SavedSession, cancelled: Callable[[], bool] | None = None) -> RestoredSession:
+def restore(saved: SavedSession, cancelled: Callable[[], bool] | None = None,
+            progress: Callable[[int, int], None] | None = None) -> RestoredSession:
     """Re-train the saved run to its recorded epochs and each pin to its epochs.
 
     The run's trainer keeps going from there (`RestoredSession.trainer`). torch is imported
-    only for a torch trainer, the run's or a pin's. `cancelled` is asked between chunks of
-    epochs; True ends opening with a SessionError.
+    only for a torch trainer, the run's or a pin's. Every few thousand epochs `progress` gets
+    (epochs done, epochs in all) and `cancelled` is asked: True ends opening with a
+    SessionError. Pins of the same training and epochs are trained once.
     """
     config = saved.config
     notes: list[str] = []
-    run = _train_to(config, saved.epochs_recorded, keep_predictions=True, cancelled=cancelled)
+    pin_runs = {_pin_key(spec): spec for spec in saved.pins}
+    total = saved.epochs_recorded + sum(spec.epochs for spec in pin_runs.values())
+    done = 0
+
+    def report(added: int) -> None:
+        nonlocal done
+        done += added
+        if progress is not None:
+            progress(done, total)
+        if cancelled is not None and cancelled():
+            raise SessionError("opening the session was cancelled")
+
+    run = _train_to(config, saved.epochs_recorded, keep_predictions=True, report=report)
     recorded = len(run.history)
+    done += saved.epochs_recorded - recorded  # a run that stopped early
     if recorded < saved.epochs_recorded:
         why = (f"diverged at epoch {run.diverged_at}" if run.diverged_at is not None else
                f"was refused by torch at epoch {recorded + 1}")
@@ -710,10 +737,11 @@ def restore(saved: SavedSession, cancelled: Callable[[], bool] | None = None) ->
     trained: dict[tuple[Any, ...], History] = {}
     pins = []
     for index, spec in enumerate(saved.pins):
-        lead = spec.config.replace(race=()) if spec.config.race else spec.config
-        key = (_training_key(lead), spec.epochs)
+        key = _pin_key(spec)
         if key not in trained:
-            pin_run = _train_to(lead, spec.epochs, keep_predictions=False, cancelled=cancelled)
+            lead = spec.config.replace(race=()) if spec.config.race else spec.config
+            pin_run = _train_to(lead, spec.epochs, keep_predictions=False, report=report)
+            done += spec.epochs - len(pin_run.history)  # a run that stopped early
             trained[key] = pin_run.history
         history = trained[key]
         if len(history) < spec.epochs:
