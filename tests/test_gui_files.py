@@ -198,3 +198,30 @@ def test_presenter_type_size_is_chosen_in_the_view_menu(qtbot, window):
         assert window.graph_view._font_scale == 2.0
     finally:
         window.leave_presenter()
+
+
+@pytest.mark.parametrize("name", ["trace.csv", "trace.jsonl", "trace.txt"])
+def test_export_trace_equals_gdviz_run(qtbot, monkeypatch, tmp_path, window, name):
+    import csv as csv_module
+    import subprocess
+    import sys
+
+    steps(qtbot, window, 6)
+    path = tmp_path / name
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    action(window, "actionExportTrace").trigger()
+    assert "Exported" in message(window)
+    args = [sys.executable, "-m", "gdviz", "run", "--epochs", "6"]
+    if name.endswith(".jsonl"):
+        printed = subprocess.run([*args, "--json"], capture_output=True, text=True).stdout
+        assert path.read_text(encoding="utf-8") == printed
+    elif name.endswith(".csv"):
+        printed = subprocess.run([*args, "--json"], capture_output=True, text=True).stdout
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv_module.DictReader(handle))
+        epochs = [json.loads(line) for line in printed.splitlines() if '"epoch"' in line]
+        assert [float(r["w"]) for r in rows] == [e["w"] for e in epochs]
+        assert [float(r["loss"]) for r in rows] == [e["loss"] for e in epochs]
+    else:
+        assert path.read_text(encoding="utf-8").splitlines() == window.log_panel.toPlainText(
+        ).splitlines()

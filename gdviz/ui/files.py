@@ -22,12 +22,14 @@ from gdviz.core.session_file import (
     restore,
     save_session,
 )
+from gdviz.core.traces import ExportError, export_trace
 from gdviz.ui import preferences
 from gdviz.ui.data_editor import DatasetEditor
 from gdviz.ui.run_model import RunModel
 from gdviz.ui.widgets import named
 
 FILTER = f"gdviz sessions (*{SUFFIX});;All files (*)"
+TRACE_FILTER = "CSV (*.csv);;JSON Lines (*.jsonl *.json);;Log as text (*.txt *.log)"
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
@@ -52,6 +54,10 @@ class SessionFiles(QObject):
         self.action_open.setToolTip(f"Open a {SUFFIX} file: the run re-trained to where it "
                                     "was saved (Ctrl+O)")
         self.action_open.triggered.connect(self._on_open_triggered)
+        self.action_export_trace = named(QAction("Export trace…", window), "actionExportTrace")
+        self.action_export_trace.setToolTip("The recorded epochs as CSV or JSON Lines (the "
+                                            "fields of gdviz run --json), or the log as text")
+        self.action_export_trace.triggered.connect(self._on_export_trace_triggered)
         for action in (self.action_save, self.action_open):
             window.addAction(action)
         self.recent_menu = named(QMenu("Recent sessions", window), "recentSessionsMenu")
@@ -95,6 +101,24 @@ class SessionFiles(QObject):
         self._remember(Path(path))
         return True
 
+    def export_trace_to(self, path: str) -> bool:
+        """The run's epochs up to the last recorded as CSV / JSON Lines, or the log."""
+        model = self.model
+        history = model.history
+        if history is None:
+            model.message.emit("No trace yet: the run is still starting")
+            return False
+        epochs = len(history)
+        if model.session.lesson_error is not None:
+            epochs += 1  # torch refused the next update: the trace ends with its line
+        try:
+            export_trace(path, model.config, epochs, history=history, log=model.session)
+        except ExportError as error:
+            model.message.emit(f"Not exported: {error}")
+            return False
+        model.message.emit(f"Exported {Path(path).name}: {len(history)} epochs")
+        return True
+
     def drag_enter(self, event: QDragEnterEvent) -> None:
         if self._dropped_path(event.mimeData()) is not None:
             event.acceptProposedAction()
@@ -136,6 +160,13 @@ class SessionFiles(QObject):
                                               FILTER)
         if path:
             self.open_from(path)
+
+    @Slot()
+    def _on_export_trace_triggered(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self._parent_widget(), "Export trace",
+                                              "trace.csv", TRACE_FILTER)
+        if path:
+            self.export_trace_to(path)
 
     @Slot()
     def _on_recent_triggered(self) -> None:

@@ -334,6 +334,8 @@ class MainWindow(QMainWindow):
         file_menu.addMenu(self.files.recent_menu)
         file_menu.addAction(self.files.action_save)
         file_menu.addSeparator()
+        file_menu.addAction(self.files.action_export_trace)
+        file_menu.addSeparator()
         file_menu.addAction(self.action_import)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
