@@ -249,6 +249,11 @@ def test_the_windows_log_needs_no_training(tmp_path: Path) -> None:
     assert path.read_text() == expected
     partial = list(traces.session_log_lines(session, stop=10))
     assert partial == expected.splitlines()[:1 + 4]  # before, epochs 1, 4, 7, 10
+    for epochs in (40, 41):  # the window passes one more after torch refused an update
+        traces.export_trace(path, config, epochs, history=session.history, log=session)
+        assert path.read_text() == expected
+    traces.export_trace(path, config, 10, history=session.history, log=session)
+    assert path.read_text().splitlines() == partial
 
 
 # --- files ---------------------------------------------------------------------------------------

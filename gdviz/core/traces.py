@@ -412,14 +412,17 @@ def export_trace(path: str | os.PathLike[str], config: RunConfig, epochs: int | 
                  history: History | None = None, log: LogSource | None = None) -> None:
     """Write the trace the file name asks for: JSON Lines, CSV or the log.
 
-    The log comes from `log` (the window's session, as shown) if given, else re-trained."""
+    The log comes from `log` (the window's session, as shown) if given, else re-trained; from
+    the session it goes to `epochs`, and to the end (the after-training line included) when
+    `epochs` reaches the History's length or is None."""
     kind = trace_format(path)
     if kind == "jsonl":
         write_jsonl(path, config, epochs, history)
     elif kind == "csv":
         write_csv(path, config, epochs, history)
     elif log is not None:
-        write_log(path, session_log_lines(log, epochs))
+        whole = epochs is None or (history is not None and epochs >= len(history))
+        write_log(path, session_log_lines(log, None if whole else epochs))
     else:
         write_run_log(path, config, len(history) if history is not None and epochs is None
                       else epochs)
