@@ -5,6 +5,11 @@ copied verbatim from the lecture notebook). The lessons change it by a small tra
 that text, so every other line stays the notebook's. Each phase's line is found by its
 statement, never by a line number, and everything cell-specific (what the cell calls a
 gradient) is read from the cell's own text, not from the trainer's name.
+
+An optimizer other than plain SGD replaces the cell's update statement by its own update lines
+(`gdviz.core.optimizers.optimizer_code`, as the trainer runs it), and puts its settings and
+state variables before the epoch loop (the nn cell: its `torch.optim.<Name>(…)` line in place of
+the notebook's SGD). Plain SGD is the notebook's cell, unchanged.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from types import MappingProxyType
 import numpy as np
 
 from gdviz.core.config import RunConfig
-from gdviz.core.explain import EpochExplanation
+from gdviz.core.explain import EpochExplanation, OptimizerUpdate
 from gdviz.core.numbers import number_text, values_text
+from gdviz.core.optimizers import OptimizerConfig, optimizer_code
 from gdviz.core.phases import Phase
+from gdviz.core.registry import spec
 from gdviz.core.resources import resource_path
 
 ANNOTATION_SEPARATOR = "   # "
@@ -38,6 +45,14 @@ _STATEMENTS: Mapping[Phase, re.Pattern[str]] = MappingProxyType({
 })
 _GRADIENT_CALL = re.compile(r"(\w+)\s*=\s*gradient\(")
 _NO_GRAD = re.compile(r"with torch\.no_grad\(\):")
+_BY_HAND_LOOP = "for p in model.parameters():"
+# What an optimizer's update line sets: `name = …`, `name += …`, `name[p].op_(…)`, or the
+# `out=` of torch.maximum. Its value is shown on the line.
+_ASSIGNED = re.compile(r"(\w+)(?:\[p\])?\s*(?:=|\+=|-=|\*=)(?!=)|(\w+)(?:\[p\])?\.\w+_\(")
+_MAXIMUM_OUT = re.compile(r"torch\.maximum\(.*out=(\w+)(?:\[p\])?\)")
+# The cell's names of state variables that are not torch's state keys.
+_STATE_VARIABLES = MappingProxyType({"state_sum": "sum"})
+_SHARED = ("step", "bias_correction1", "bias_correction2", "clr")  # one value for all parameters
 # torch.nn.Linear's own names for the parameters gdviz calls w and b.
 _LINEAR_NAMES = MappingProxyType({"w": "weight", "b": "bias"})
 
@@ -52,6 +67,12 @@ class Cell:
     phase_lines: Mapping[Phase, int]
     grad_names: tuple[str, ...]  # what the cell calls each parameter's gradient: dw, w.grad
     zeroed_value: str  # what the gradients hold after the zero_grad line
+    # Every line of the update phase: the optimizer's lines, or the notebook's one statement
+    # (its last line is phase_lines[Phase.UPDATE], where the parameters change).
+    update_lines: tuple[int, ...]
+    # The optimizer's update lines that set a variable: line -> (variable, when), when "" or,
+    # inside `if … is None:` / `else:`, "first" (the first update) or "later".
+    assigns: Mapping[int, tuple[str, str]]
 
     @property
     def text(self) -> str:
@@ -109,27 +130,95 @@ def find_statement(lines: Sequence[str], phase: Phase) -> int:
     return _only(lines, _STATEMENTS[phase], phase.value)
 
 
+def with_optimizer(lines: Sequence[str], optimizer: OptimizerConfig, trainer: str,
+                   by_hand: bool = False) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The cell with `optimizer`'s update in place of its update statement; also the indices
+    of the update's lines. `by_hand`: the update_with_grad lesson's cell, whose update is
+    written out over `model.parameters()` (see `without_no_grad`)."""
+    code = optimizer_code(optimizer, trainer, by_hand=by_hand)
+    constructor = optimizer_code(optimizer, trainer) if by_hand else code
+    index = find_statement(lines, Phase.UPDATE)
+    start = index - 1 if by_hand and lines[index - 1].strip() == _BY_HAND_LOOP else index
+    indent = lines[start][: _indent(lines[start])]
+    changed = [*lines[:start], *(indent + line for line in code.update), *lines[index + 1:]]
+    span = range(start, start + len(code.update))
+    if constructor.replaces is not None:
+        at = _only(changed, re.compile(re.escape(constructor.replaces)), "optimizer")
+        changed[at] = changed[at][: _indent(changed[at])] + constructor.setup[0]
+    if code.replaces is None and code.setup:
+        loop = _only(changed, _EPOCH_STATEMENT, "epoch loop")
+        loop_indent = changed[loop][: _indent(changed[loop])]
+        changed[loop:loop] = [loop_indent + line for line in code.setup]
+        span = range(span.start + len(code.setup), span.stop + len(code.setup))
+    return tuple(changed), tuple(span)
+
+
 def cell_for(config: RunConfig) -> Cell:
-    """The cell of `config`'s trainer, with its lessons applied."""
+    """The cell of `config`'s trainer, with its lessons and its optimizer applied."""
     return _cell(config.trainer, config.param_names, config.spec.phases,
-                 config.forget_zero_grad, config.update_with_grad)
+                 config.forget_zero_grad, config.update_with_grad, config.optimizer_config)
 
 
 @functools.lru_cache(maxsize=16)
 def _cell(name: str, param_names: tuple[str, ...], phases: tuple[Phase, ...],
-          forget_zero_grad: bool, update_with_grad: bool) -> Cell:
+          forget_zero_grad: bool, update_with_grad: bool,
+          optimizer: OptimizerConfig) -> Cell:
     lines = notebook_cell(name)
     if forget_zero_grad:
         lines = without_zero_grad(lines)
     if update_with_grad:
         lines = without_no_grad(lines)
-    phase_lines = {phase: find_statement(lines, phase) for phase in phases}
+    grad_names = _grad_names(lines, find_statement(lines, Phase.BACKWARD), param_names)
+    update: tuple[int, ...]
+    if optimizer.is_plain_sgd:
+        update = (find_statement(lines, Phase.UPDATE),)
+        assigns: dict[int, tuple[str, str]] = {}
+    else:
+        by_hand = update_with_grad and spec(name).update_style == "optim"
+        lines, update = with_optimizer(lines, optimizer, name, by_hand)
+        assigns = _assignments(lines, update)
+    phase_lines = {phase: update[-1] if phase is Phase.UPDATE else find_statement(lines, phase)
+                   for phase in phases}
     # torch's optimizer.zero_grad() sets the gradients to None (set_to_none, torch ≥ 2.0).
     zeroed = ("None" if Phase.ZERO_GRAD in phase_lines
               and "optimizer" in lines[phase_lines[Phase.ZERO_GRAD]] else number_text(0.0))
     return Cell(name, lines, _only(lines, _EPOCH_STATEMENT, "epoch loop"),
-                MappingProxyType(phase_lines),
-                _grad_names(lines, phase_lines[Phase.BACKWARD], param_names), zeroed)
+                MappingProxyType(phase_lines), grad_names, zeroed, update,
+                MappingProxyType(assigns))
+
+
+def _assignments(lines: Sequence[str], span: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """Which variable each update line sets, and in which branch of `if … is None:`."""
+    found: dict[int, tuple[str, str]] = {}
+    branch, branch_indent = "", -1
+    for index in span:
+        text, indent = lines[index].strip(), _indent(lines[index])
+        if branch and indent <= branch_indent:
+            if text == "else:" and branch == "first":
+                branch = "later"
+                continue
+            branch = ""
+        if text.startswith("if ") and text.endswith(" is None:"):
+            branch, branch_indent = "first", indent
+            continue
+        out = _MAXIMUM_OUT.match(text)
+        match = out or _ASSIGNED.match(text)
+        if match:
+            found[index] = (next(group for group in match.groups() if group), branch)
+    return found
+
+
+def current_lines(config: RunConfig, epoch: int, phase: Phase | None,
+                  lesson_error: str | None = None) -> tuple[int, ...]:
+    """Every line of the step being run: the update's lines when that is the update (an
+    optimizer writes it in several), else the current line alone (none at the start)."""
+    line = current_line(config, epoch, phase, lesson_error)
+    if line is None:
+        return ()
+    cell = cell_for(config)
+    if lesson_error is None and line == cell.phase_lines.get(Phase.UPDATE):
+        return cell.update_lines
+    return (line,)
 
 
 def current_line(config: RunConfig, epoch: int, phase: Phase | None,
@@ -148,11 +237,15 @@ def current_line(config: RunConfig, epoch: int, phase: Phase | None,
 
 
 def inline_values(config: RunConfig, explanation: EpochExplanation, phase: Phase | None,
-                  lesson_error: str | None = None) -> dict[int, str]:
+                  lesson_error: str | None = None,
+                  update: OptimizerUpdate | None = None) -> dict[int, str]:
     """Line index → the value that line produced, for every line run so far in the epoch.
 
     `phase` None means the whole epoch. The values are those the trainer recorded (from
-    `explanation`), never recomputed; a refused update shows torch's error on its line.
+    `explanation`), never recomputed; a refused update shows torch's error on its line. An
+    optimizer's lines show its state from `update` (`gdviz.core.explain.explain_update`,
+    the state the trainer's optimizer held), and the few values the update computes from it
+    (denom, avg) in float64; without `update` only the parameters' line has its value.
     """
     cell = cell_for(config)
     values: dict[int, str] = _run_settings(cell, config)
@@ -162,6 +255,8 @@ def inline_values(config: RunConfig, explanation: EpochExplanation, phase: Phase
         done = phases if phase is None else phases[: phases.index(phase) + 1]
         for step in done:
             values[cell.phase_lines[step]] = _phase_value(config, cell, explanation, step)
+        if Phase.UPDATE in done and not config.optimizer_config.is_plain_sgd:
+            values.update(_optimizer_values(cell, explanation, update, values))
     if lesson_error is not None:
         values[cell.phase_lines[Phase.UPDATE]] = lesson_error
     return values
@@ -211,6 +306,63 @@ def _phase_value(config: RunConfig, cell: Cell, explanation: EpochExplanation,
                          for name, s in zip(cell.grad_names, steps, strict=True))
         return f"{kept} (not zeroed)"
     return ", ".join(f"{name} = {cell.zeroed_value}" for name in cell.grad_names)
+
+
+def _optimizer_values(cell: Cell, explanation: EpochExplanation, update: OptimizerUpdate | None,
+                      shown: Mapping[int, str]) -> dict[int, str]:
+    """The values of the optimizer's update lines (see `inline_values`)."""
+    last = cell.phase_lines[Phase.UPDATE]
+    if update is None or update.state is None:
+        return {}
+    count = len(explanation.param_names)
+    values = [update.values(i) for i in range(count)]
+    if not cell.assigns:  # optimizer.step(): torch.optim's state after it, per parameter
+        state = update.state
+        entries = [f"{key} = {_per_parameter(key, [v[key] for v in values])}"
+                   for key in state.keys if key not in _SHARED or key == "step"]
+        return {last: f"{shown[last]}; {', '.join(entries)}"}
+    names = [_LINEAR_NAMES.get(n, n) for n in explanation.param_names] if count > 1 else []
+    found: dict[int, str] = {}
+    for index, (variable, when) in cell.assigns.items():
+        if when and (when == "first") != (update.epoch == 1):
+            continue  # the branch not taken this epoch
+        if variable in ("w", "p"):
+            if index == last:
+                continue  # the parameters' own value, already there
+            key = "decayed"
+        else:
+            key = _STATE_VARIABLES.get(variable, variable)
+        numbers = [v.get(key) for v in values]
+        if any(n is None for n in numbers):
+            continue
+        found[index] = _variable_text(variable, key, [float(n) for n in numbers if n is not None],
+                                      names)
+    return found
+
+
+def _variable_text(variable: str, key: str, numbers: Sequence[float],
+                   names: Sequence[str]) -> str:
+    """`exp_avg = −3.000`; per parameter `exp_avg[weight] = …, exp_avg[bias] = …`."""
+    if len(numbers) == 1 or key in _SHARED or len(set(numbers)) == 1:
+        return f"{variable} = {_value_text(key, numbers[0])}"
+    if variable == "p":
+        return ", ".join(f"{name} = {_value_text(key, n)}" for name, n in zip(names, numbers,
+                                                                               strict=True))
+    return ", ".join(f"{variable}[{name}] = {_value_text(key, n)}"
+                     for name, n in zip(names, numbers, strict=True))
+
+
+def _per_parameter(key: str, numbers: Sequence[float]) -> str:
+    if key in _SHARED or len(numbers) == 1:
+        return _value_text(key, numbers[0])
+    return f"({', '.join(_value_text(key, n) for n in numbers)})"
+
+
+def _value_text(key: str, value: float) -> str:
+    """The step count as the whole number it is, everything else as lecture mode writes it."""
+    if key == "step" and value == int(value):
+        return str(int(value))
+    return number_text(value)
 
 
 def _listed(names: Sequence[str], numbers: Sequence[float]) -> str:
