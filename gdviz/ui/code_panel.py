@@ -13,7 +13,7 @@ from typing import Any
 # Pygments ships no type hints (and types-Pygments is not a dependency).
 from pygments.lexers import PythonLexer  # type: ignore[import-untyped]
 from pygments.styles import get_style_by_name  # type: ignore[import-untyped]
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -28,7 +28,15 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
-from gdviz.core.cells import Cell, annotated_lines, cell_for, current_line, inline_values
+from gdviz.core.cells import (
+    Cell,
+    annotated_lines,
+    cell_for,
+    current_line,
+    current_lines,
+    inline_values,
+)
+from gdviz.core.explain import REPLAY_SLICE_S, OptimizerUpdate, explain_update, shows_update
 from gdviz.core.history import History
 from gdviz.ui.lecture_model import LectureModel
 from gdviz.ui.plots.phase import explained
@@ -37,6 +45,7 @@ from gdviz.ui.style import BASE_POINT_SIZE
 PYGMENTS_STYLE = "default"
 VALUE_COLOR = "#0072B2"  # Okabe-Ito blue, as the app's w and loss curves
 CURRENT_LINE_COLOR = QColor(240, 228, 66, 110)  # Okabe-Ito yellow, light enough to read through
+REPLAY_RETRY_MS = 15  # while an optimizer's state is replayed, the panel asks again this often
 
 # A Pygments token type (pygments.token.Token.Keyword, …); Pygments ships no type hints.
 _TokenType = Any
@@ -56,7 +65,8 @@ class PygmentsHighlighter(QSyntaxHighlighter):
         self._formats: dict[_TokenType, QTextCharFormat | None] = {}
         self._spans: list[list[_Span]] = []
         self._line_lengths: list[int] = []
-        self.current: int | None = None  # the block whose value is shown strongest
+        self.current: int | None = None  # the line being run
+        self.current_lines: tuple[int, ...] = ()  # the step being run (an update's lines)
         self._value = QTextCharFormat()
         self._value.setForeground(QColor(VALUE_COLOR))
         self._current_value = QTextCharFormat(self._value)
@@ -77,7 +87,7 @@ class PygmentsHighlighter(QSyntaxHighlighter):
                 self.setFormat(start, length, token_format)
         own = self._line_lengths[line]
         if len(text) > own:
-            value_format = self._current_value if line == self.current else self._value
+            value_format = self._current_value if line in self.current_lines else self._value
             self.setFormat(own, len(text) - own, value_format)
 
     def _format(self, token: _TokenType) -> QTextCharFormat | None:
@@ -95,6 +105,16 @@ class PygmentsHighlighter(QSyntaxHighlighter):
                     token_format.setFontItalic(True)
             self._formats[token] = token_format
         return self._formats[token]
+
+
+def optimizer_update(model: LectureModel, budget_s: float = REPLAY_SLICE_S
+                     ) -> OptimizerUpdate | None:
+    """The optimizer's update of the model's epoch once the cell has run it (None for plain
+    SGD, before the update phase and at the start)."""
+    config, history, epoch = model.config, model.history, model.cursor
+    if history is None or not shows_update(config, history, epoch, model.phase):
+        return None
+    return explain_update(config, history, epoch, budget_s, explained(model, epoch))
 
 
 def line_spans(source: str) -> list[list[_Span]]:
@@ -132,6 +152,9 @@ class CodePanel(QPlainTextEdit):
         self._text = ""
         self._widest = 0  # px: the widest line shown since the last rebuild
         self._scale = 1.0
+        # An optimizer's state still being replayed: look again soon (the timer is the panel's).
+        self._retry = QTimer(self, singleShot=True, interval=REPLAY_RETRY_MS)
+        self._retry.timeout.connect(self.refresh)
         self._apply_font()
         self.rebuild()
 
@@ -139,6 +162,11 @@ class CodePanel(QPlainTextEdit):
     def current_line(self) -> int | None:
         """The index of the line being run, or None before the first one."""
         return self._highlighter.current
+
+    @property
+    def current_lines(self) -> tuple[int, ...]:
+        """Every line of the step being run, marked: an optimizer's update is several."""
+        return self._highlighter.current_lines
 
     def rebuild(self) -> None:
         """A fresh run (new trainer or lesson): the cell's text anew, then its values."""
@@ -153,7 +181,11 @@ class CodePanel(QPlainTextEdit):
         model = self._model
         config, history = model.config, model.history
         epoch, phase, error = model.cursor, model.phase, model.session.lesson_error
-        shown = (config, id(history), epoch, phase, error)
+        update = optimizer_update(model)
+        if update is not None and update.pending:
+            self._retry.start()
+        shown = (config, id(history), epoch, phase, error,
+                 update is not None and update.state is not None)
         if shown == self._shown:
             return
         if self._cell is None or cell_for(config) != self._cell:
@@ -163,9 +195,10 @@ class CodePanel(QPlainTextEdit):
         values: dict[int, str] = {}
         if history is not None and epoch <= len(history):
             explanation = explained(model, epoch)
-            values = inline_values(config, explanation, phase, lesson_error=error)
+            values = inline_values(config, explanation, phase, lesson_error=error, update=update)
         line = current_line(config, epoch, phase, error)
-        self._show("\n".join(annotated_lines(self._cell, values)), line)
+        self._show("\n".join(annotated_lines(self._cell, values)), line,
+                   current_lines(config, epoch, phase, error))
 
     def set_font_scale(self, scale: float) -> None:
         """1.0 normally, about 1.6 in presenter mode."""
@@ -173,7 +206,7 @@ class CodePanel(QPlainTextEdit):
         self._apply_font()
         self._widest = 0
         self._measure()
-        self._mark(self._highlighter.current)  # the current line stays in view
+        self._mark(self._highlighter.current, self._highlighter.current_lines)  # stays in view
 
     def sizeHint(self) -> QSize:  # Qt override
         """Wide enough for the widest line with its value, tall enough for the whole cell."""
@@ -185,9 +218,10 @@ class CodePanel(QPlainTextEdit):
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    def _show(self, text: str, line: int | None) -> None:
-        previous = self._highlighter.current
+    def _show(self, text: str, line: int | None, lines: tuple[int, ...]) -> None:
+        previous = self._highlighter.current_lines
         self._highlighter.current = line
+        self._highlighter.current_lines = lines
         old_lines, new_lines = self._text.split("\n"), text.split("\n")
         document = self.document()
         if text != self._text and len(old_lines) == len(new_lines) == document.blockCount():
@@ -208,26 +242,28 @@ class CodePanel(QPlainTextEdit):
             self._text = text
             self.setPlainText(text)  # highlights every block anew, with the current line set
             self._measure()
-        for changed in {previous, line}:  # the value's weight follows the current line
-            if changed is None:
-                continue
+        for changed in {*previous, *lines}:  # the values' weight follows the current lines
             block = document.findBlockByNumber(changed)
             if block.isValid():
                 self._highlighter.rehighlightBlock(block)
-        self._mark(line)
+        self._mark(line, lines)
 
-    def _mark(self, line: int | None) -> None:
-        """The current line: the text cursor's line, scrolled into view, with a background."""
+    def _mark(self, line: int | None, lines: tuple[int, ...] = ()) -> None:
+        """The current line: the text cursor's line, scrolled into view, with a background;
+        the other `lines` of the same step (an optimizer's update) get the background too."""
         block = self.document().findBlockByNumber(line if line is not None else 0)
         cursor = QTextCursor(block)
         self.setTextCursor(cursor)
         selections = []
-        if line is not None:
+        for number in sorted({*lines, *(() if line is None else (line,))}):
+            marked = self.document().findBlockByNumber(number)
+            if not marked.isValid():
+                continue
             selection = QTextEdit.ExtraSelection()
             selection.format.setBackground(CURRENT_LINE_COLOR)
             selection.format.setProperty(
                 QTextFormat.Property.FullWidthSelection, True)
-            whole = QTextCursor(block)  # every wrapped line of it
+            whole = QTextCursor(marked)  # every wrapped line of it
             whole.movePosition(QTextCursor.MoveOperation.EndOfBlock,
                                QTextCursor.MoveMode.KeepAnchor)
             selection.cursor = whole
