@@ -16,12 +16,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QFontDatabase, QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import QStyle, QTextEdit
 
 from gdviz.core.cells import cell_for
-from gdviz.core.explain import EpochExplanation
+from gdviz.core.explain import (
+    REPLAY_SLICE_S,
+    EpochExplanation,
+    OptimizerUpdate,
+    UpdateTerm,
+    explain_update,
+    run_title,
+    shows_update,
+)
 from gdviz.core.phases import Phase, phase_title
 from gdviz.core.registry import SPECS
 from gdviz.ui.formatting import loss_text, number, signed, vector_variants
@@ -38,6 +46,7 @@ HEADING_GAP_PX = 6
 NOTE_COLOR = "#555555"
 NOW_COLOR = "#0072B2"  # the phase being shown while sub-stepping
 MEASURED_TEXTS_KEPT = 20_000  # text widths remembered per font size
+REPLAY_RETRY_MS = 15  # while an optimizer's state is replayed, the panel asks again this often
 
 
 @dataclass(frozen=True)
@@ -130,8 +139,12 @@ def lecture_of(model: RunModel) -> Lecture:
                    config.forget_zero_grad)
 
 
-def epoch_rows(explanation: EpochExplanation, lecture: Lecture | None = None) -> list[Row]:
-    """The epoch written out; while sub-stepping, up to the phase shown, which is marked."""
+def epoch_rows(explanation: EpochExplanation, lecture: Lecture | None = None,
+               update: OptimizerUpdate | None = None) -> list[Row]:
+    """The epoch written out; while sub-stepping, up to the phase shown, which is marked.
+
+    `update`: the epoch's update by an optimizer other than plain SGD, written out with its
+    state instead of `w ← w − lr × grad`."""
     e = explanation
     lecture = lecture or Lecture()
     forward, loss = e.forward, e.loss
@@ -170,12 +183,15 @@ def epoch_rows(explanation: EpochExplanation, lecture: Lecture | None = None) ->
         gradient_rows.append(_words(f"= {e.gradient_scale:g} × dL/d{e.steps[0].name}: the "
                                     "notebook's formula, N × the MSE gradient", "note"))
     sections.append((Phase.BACKWARD, gradient_rows))
-    rules = [f"{s.name} ← {s.name} − lr × {name}"
-             for name, s in zip(grad_names, e.steps, strict=True)]
-    # Huge numbers (a diverging run) may break before "−" too, as typeset equations do.
-    sections.append((Phase.UPDATE, [Row(("Update", *_comma_separated(rules)), "heading")] + [
-        Row((f"{s.name} ← {number(s.before)}", f"− {s.lr:g} × {signed(s.grad)}",
-             f"= {number(s.after)}"), whole=True) for s in e.steps]))
+    if update is not None:
+        sections.append((Phase.UPDATE, optimizer_rows(update, grad_names)))
+    else:
+        rules = [f"{s.name} ← {s.name} − lr × {name}"
+                 for name, s in zip(grad_names, e.steps, strict=True)]
+        # Huge numbers (a diverging run) may break before "−" too, as typeset equations do.
+        sections.append((Phase.UPDATE, [Row(("Update", *_comma_separated(rules)), "heading")] + [
+            Row((f"{s.name} ← {number(s.before)}", f"− {s.lr:g} × {signed(s.grad)}",
+                 f"= {number(s.after)}"), whole=True) for s in e.steps]))
     if Phase.ZERO_GRAD in lecture.phases:
         sections.append((Phase.ZERO_GRAD, _zero_grad_rows(e, lecture)))
     shown = lecture.phase
@@ -191,6 +207,51 @@ def epoch_rows(explanation: EpochExplanation, lecture: Lecture | None = None) ->
                 rows.append(_words(f"next: {title} (↓ or PageDown)", "note"))
             break
     return rows
+
+
+def optimizer_rows(update: OptimizerUpdate, grad_names: list[str]) -> list[Row]:
+    """The update by an optimizer: its state (velocity, m, v, bias corrections) with numbers,
+    each parameter's step, and the step it made (the effective step)."""
+    settings = [item for item in update.settings_text().split(", ") if item]
+    rows = [Row(("Update:", update.title), "heading")]
+    if settings:
+        rows.append(Row(tuple(_comma_separated(settings)), "note"))
+    if update.state is None and update.missing:
+        rows.append(_words(update.missing, "note"))
+    shared = update.shared_terms()
+    if shared:
+        rows.append(Row(tuple(_comma_separated([f"{t.formula} = {_term_number(t)}"
+                                                for t in shared]))))
+    several = len(update.steps) > 1
+    for index, name in enumerate(grad_names):
+        step = update.steps[index]
+        if several:
+            rows.append(Row((f"{step.name}:",), "heading"))
+        change = step.after - step.before
+        effective = Row((f"Δ{step.name} = {'+' if change > 0 else ''}{number(change)}",
+                         "(the effective step)"))
+        if update.state is None:
+            rows += [Row((f"{step.name} ← {number(step.before)}", f"= {number(step.after)}"),
+                         whole=True), effective]
+            continue
+        terms, final = update.terms(index, name)
+        rows += [Row((term.formula, f"= {_term_number(term)}")) for term in terms]
+        middle = f"− {final.factor:.4g} × {signed(final.numerator)}"
+        if final.denominator is not None:
+            middle += f" / {number(final.denominator)}"
+        rows += [Row((final.formula,)),
+                 Row((f"{step.name} ← {number(final.before)}", middle,
+                      f"= {number(final.after)}"), whole=True),
+                 effective]
+    return rows
+
+
+def _term_number(term: UpdateTerm) -> str:
+    """The step count as the whole number it is; everything else as the panel writes it."""
+    value = term.value
+    if term.formula == "t" and value == value and value == int(value):
+        return str(int(value))
+    return number(value)
 
 
 def _zero_grad_rows(e: EpochExplanation, lecture: Lecture) -> list[Row]:
@@ -388,6 +449,9 @@ class StepPanel(QTextEdit):
         self._key: tuple[object, ...] | None = None
         self._fonts: _Fonts | None = None
         self._font_scale = 1.0
+        # An optimizer's state still being replayed (gdviz.core.explain): look again soon.
+        self._retry = QTimer(self, singleShot=True, interval=REPLAY_RETRY_MS)
+        self._retry.timeout.connect(self.refresh)
         # Always there: a scrollbar that came and went with the phase's length resized the
         # viewport and laid the text out twice at every sub-step.
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
@@ -414,25 +478,43 @@ class StepPanel(QTextEdit):
         model = self.model
         history, cursor = model.history, model.cursor
         recorded = history is not None and cursor <= len(history)
+        update = self._update()
         key = (model.config, history, cursor, recorded, round(self.text_width()), model.phase,
-               model.session.lesson_error, self._font_scale)
+               model.session.lesson_error, self._font_scale,
+               update is not None and update.state is not None)
         if key == self._key:
             return
         self._key = key
-        self._render(self._rows())
+        self._render(self._rows(update))
 
-    def _rows(self) -> list[Row]:
+    def _update(self) -> OptimizerUpdate | None:
+        """The optimizer's update shown, if any. Its state is replayed a slice at a time: at
+        rest the panel asks again until it has it; playing, a smaller slice at each refresh
+        (a few a second), so the window's share of the GIL stays small."""
+        model = self.model
+        history, epoch = model.history, model.cursor
+        if history is None or not shows_update(model.config, history, epoch, model.phase):
+            return None
+        playing = getattr(model, "state", None) == "playing"
+        update = explain_update(model.config, history, epoch,
+                                REPLAY_SLICE_S / 4 if playing else REPLAY_SLICE_S,
+                                explained(model, epoch))
+        if update is not None and update.pending and not playing:
+            self._retry.start()
+        return update
+
+    def _rows(self, update: OptimizerUpdate | None = None) -> list[Row]:
         model = self.model
         history, config = model.history, model.config
         if history is None or model.cursor > len(history):
-            return loading_rows(config.spec.title)
+            return loading_rows(run_title(config))
         if model.session.lesson_error is not None:
-            return lesson_rows(config.spec.title, model.session.lesson_error,
+            return lesson_rows(run_title(config), model.session.lesson_error,
                                config.spec.has_bias)
         explanation = explained(model, model.cursor)
         if explanation.is_start:
             return start_rows(explanation)
-        return epoch_rows(explanation, lecture_of(model))
+        return epoch_rows(explanation, lecture_of(model), update)
 
     def _render(self, rows: list[Row]) -> None:
         width = self.text_width()
