@@ -1,10 +1,13 @@
-"""The run controls: trainer, learning rate, epochs, start values, seed, gradient mode."""
+"""The run controls: trainer, learning rate, optimizer and its hyperparameters, epochs, start
+values, seed, gradient mode."""
 
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -16,12 +19,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QSlider,
     QSpinBox,
+    QWidget,
 )
 
 from gdviz.core import convergence
 from gdviz.core.config import MAX_SEED, ConfigError, RunConfig
 from gdviz.core.convergence import Contraction
 from gdviz.core.history import history_bytes, window_epoch_limit
+from gdviz.core.optimizers import HYPERPARAMETERS, OPTIMIZERS
 from gdviz.core.registry import SPECS, TRAINERS
 from gdviz.ui.widgets import named, shrinkable
 
@@ -35,6 +40,105 @@ SPEEDS: list[tuple[str, float | None]] = [
 DEFAULT_SPEED_INDEX = 2
 FIELD_MIN_WIDTH = 80
 SLIDER_SETTLE_MS = 300  # a slider moved by keys or wheel applies once it has been still this long
+SPIN_DECIMALS = 323  # QDoubleSpinBox rounds to its decimals: this many keep any float's value
+SPIN_MAXIMUM = 1e6  # a hyperparameter without an upper bound (momentum 1.5 diverges: a lesson)
+
+
+@dataclass(frozen=True)
+class Field:
+    """An optimizer setting's field: its objectName, row label, step and what it does."""
+
+    name: str
+    label: str
+    step: float  # Up/Down add this; 0: multiply or divide by 10 (eps)
+    tip: str
+
+
+# Each hyperparameter's fields (betas: two), in the order of gdviz.core.optimizers.HYPERPARAMETERS.
+FIELDS: dict[str, tuple[Field, ...]] = {
+    "momentum": (Field("momentumSpin", "Momentum", 0.1,
+                       "Momentum μ: each step carries μ times the previous one along\n"
+                       "(velocity ← μ·velocity + g). 0 is plain SGD; 0.9 is usual."),),
+    "dampening": (Field("dampeningSpin", "Dampening", 0.1,
+                        "Dampening τ: the new gradient enters the velocity as (1 − τ)·g.\n"
+                        "Nesterov needs 0."),),
+    "nesterov": (Field("nesterovCheck", "Nesterov", 0.0,
+                       "Nesterov momentum: step along g + μ·velocity, a look ahead.\n"
+                       "Needs momentum greater than 0 and dampening 0."),),
+    "weight_decay": (Field("weightDecaySpin", "Weight decay", 0.01,
+                           "Weight decay λ: adds λ·w to the gradient, pulling the weights\n"
+                           "toward 0 (an L2 penalty)."),),
+    "betas": (Field("beta1Spin", "β₁ (beta1)", 0.01,
+                    "β₁: how slowly m, the running average of the gradient, forgets\n"
+                    "(0.9: about the last 10 steps)."),
+              Field("beta2Spin", "β₂ (beta2)", 0.001,
+                    "β₂: how slowly v, the running average of the squared gradient,\n"
+                    "forgets (0.999: about the last 1000 steps). Both must be below 1.")),
+    "eps": (Field("epsSpin", "ε (eps)", 0.0,
+                  "ε: added to the denominator so that it is never 0\n"
+                  "(torch's default: 1e-8, Adagrad 1e-10). Up/Down multiply or divide by 10."),),
+    "alpha": (Field("alphaSpin", "α (alpha)", 0.01,
+                    "α: how slowly v, the running average of the squared gradient,\n"
+                    "forgets (0.99: about the last 100 steps)."),),
+    "centered": (Field("centeredCheck", "centered", 0.0,
+                       "Centered RMSprop: divide by the gradient's estimated standard\n"
+                       "deviation √(v − g_avg²) instead of √v."),),
+    "amsgrad": (Field("amsgradCheck", "AMSGrad", 0.0,
+                      "AMSGrad: divide by the largest v so far, so that a step never\n"
+                      "grows back when the gradients shrink."),),
+    "lr_decay": (Field("lrDecaySpin", "lr decay", 0.01,
+                       "Learning-rate decay η: the t-th step uses lr / (1 + (t − 1)·η)."),),
+    "initial_accumulator": (Field("initialAccumulatorSpin", "Initial sum", 0.1,
+                                  "The starting value G₀ of the sum of squared gradients\n"
+                                  "(0: the first step moves each weight by lr, whatever g)."),),
+}
+ADAMW_DECAY_TIP = ("Decoupled weight decay λ (AdamW): the weights themselves shrink by\n"
+                   "w ← w·(1 − lr·λ) before the update, outside the running averages.")
+
+
+class HyperparameterSpinBox(QDoubleSpinBox):
+    """A hyperparameter field: its value written as short as it reads (0.9, 0.999, 1e-08)."""
+
+    def __init__(self, field: Field, minimum: float, maximum: float) -> None:
+        super().__init__(decimals=SPIN_DECIMALS, minimum=minimum, maximum=maximum)
+        self.setObjectName(field.name)
+        self.setKeyboardTracking(False)
+        self.setToolTip(field.tip)
+        self._multiply = field.step == 0
+        self.setSingleStep(field.step or 1.0)
+
+    def textFromValue(self, value: float) -> str:  # Qt override
+        return f"{value:.12g}"
+
+    def valueFromText(self, text: str) -> float:  # Qt override
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:  # Qt override
+        stripped = text.strip()
+        try:
+            value = float(stripped)
+        except ValueError:
+            partial = re.fullmatch(r"\d*\.?\d*(?:[eE][-+]?\d*)?", stripped) is not None
+            state = QValidator.State.Intermediate if partial else QValidator.State.Invalid
+            return state, text, pos
+        if not math.isfinite(value):
+            return QValidator.State.Invalid, text, pos
+        inside = self.minimum() <= value <= self.maximum()
+        return (QValidator.State.Acceptable if inside else QValidator.State.Intermediate,
+                text, pos)
+
+    def stepBy(self, steps: int) -> None:  # Qt override
+        value = self.value()
+        if self._multiply:
+            value = value * 10.0**steps if value > 0 else 10.0 ** (-8 + steps)
+        else:
+            value = value + steps * self.singleStep()
+        # Round away the binary noise of repeated steps (0.999 + 0.001 is 0.9999999999999999).
+        self.setValue(min(max(float(f"{value:.12g}"), self.minimum()), self.maximum()))
+
 
 class SeedSpinBox(QAbstractSpinBox):
     """A spin box for whole numbers up to 2**63 − 1 (QSpinBox stops at 2**31 − 1)."""
@@ -129,6 +233,38 @@ class ControlsPanel(QGroupBox):
             "of the loss the trainer descends (for nn: both eigenvalues of its Hessian).")
         form.addRow("", self.contraction_label)
 
+        self.optimizer_combo = shrinkable(named(QComboBox(), "optimizerCombo"))
+        for name, optimizer in OPTIMIZERS.items():
+            self.optimizer_combo.addItem(optimizer.title, name)
+        self.optimizer_combo.setToolTip(
+            "torch.optim's update rule. SGD without momentum or weight decay is the\n"
+            "notebook's own update; the others keep a state (velocity, m, v) the code\n"
+            "and step panels show.")
+        form.addRow("Optimizer", self.optimizer_combo)
+        self._form = form
+        # Every hyperparameter's field, made once; set_config shows the chosen optimizer's.
+        self.hyperparameter_fields: dict[str, tuple[QWidget, ...]] = {}
+        for key, fields in FIELDS.items():
+            hyperparameter = HYPERPARAMETERS[key]
+            made: list[QWidget] = []
+            for entry in fields:
+                if hyperparameter.kind == "flag":
+                    check = named(QCheckBox(entry.label), entry.name)
+                    check.setToolTip(entry.tip)
+                    check.toggled.connect(self._on_hyperparameter_edited)
+                    form.addRow("", check)
+                    made.append(check)
+                    continue
+                maximum = (SPIN_MAXIMUM if math.isinf(hyperparameter.maximum)
+                           else hyperparameter.maximum)
+                spin = HyperparameterSpinBox(entry, hyperparameter.minimum, maximum)
+                spin.valueChanged.connect(self._on_hyperparameter_edited)
+                label = QLabel(entry.label)
+                label.setToolTip(entry.tip)
+                form.addRow(label, spin)
+                made.append(spin)
+            self.hyperparameter_fields[key] = tuple(made)
+
         self.epochs_spin = named(QSpinBox(minimum=0), "epochsSpin")
         self.epochs_spin.setMaximum(window_epoch_limit(len(config.param_names), len(config.x)))
         self.epochs_spin.setKeyboardTracking(False)
@@ -161,8 +297,12 @@ class ControlsPanel(QGroupBox):
         # narrower keeps the settings column within a 1024-pixel screen.
         for field in self.findChildren(QAbstractSpinBox):
             field.setMinimumWidth(FIELD_MIN_WIDTH)
+        # As wide as the widest optimizer's rows need, whichever is shown: the window sizes
+        # its settings column once, from this.
+        self._widest = super().minimumSizeHint().width()
         self.set_config(config)
         self.trainer_combo.currentIndexChanged.connect(self._on_trainer_combo_changed)
+        self.optimizer_combo.currentIndexChanged.connect(self._on_optimizer_combo_changed)
         self.lr_spin.valueChanged.connect(self._on_lr_spin_changed)
         self.lr_slider.valueChanged.connect(self._on_lr_slider_changed)
         self.epochs_spin.valueChanged.connect(lambda v: self._edit(epochs=v))
@@ -187,10 +327,12 @@ class ControlsPanel(QGroupBox):
         self._config = config
         widgets = [self.trainer_combo, self.lr_spin, self.lr_slider, self.epochs_spin,
                    self.w0_spin, self.b0_spin, self.seed_spin, self.seeded_check,
-                   self.gradient_combo, self.x_test_spin]
+                   self.gradient_combo, self.x_test_spin, self.optimizer_combo,
+                   *(f for fields in self.hyperparameter_fields.values() for f in fields)]
         for widget in widgets:
             widget.blockSignals(True)
         self.trainer_combo.setCurrentIndex(TRAINERS.index(config.trainer))
+        self._show_optimizer(config)
         self.lr_spin.setValue(config.lr)
         self.lr_slider.setValue(self._slider_for(config.lr))
         self.epochs_spin.setValue(config.epochs)
@@ -218,6 +360,43 @@ class ControlsPanel(QGroupBox):
             color = "#D55E00" if contraction.diverges else "#444444"
             self.contraction_label.setText(
                 f"<span style='color:{color}'>{convergence.describe(contraction)}</span>")
+
+    def _show_optimizer(self, config: RunConfig) -> None:
+        """The optimizer box and, below it, the fields of its hyperparameters only."""
+        combo = self.optimizer_combo
+        combo.setCurrentIndex(max(combo.findData(config.optimizer), 0))
+        runs = config.spec.optimizers
+        for index in range(combo.count()):  # an optimizer the trainer cannot run is greyed
+            item = combo.model().item(index)  # type: ignore[attr-defined]
+            item.setEnabled(combo.itemData(index) in runs)
+        own = config.optimizer_spec.hyperparameters
+        for key, fields in self.hyperparameter_fields.items():
+            value = getattr(config, key)
+            for index, field in enumerate(fields):
+                self._form.setRowVisible(field, key in own)
+                if value is None:
+                    continue
+                if isinstance(field, QCheckBox):
+                    field.setChecked(bool(value))
+                elif isinstance(field, QDoubleSpinBox):
+                    field.setValue(value[index] if key == "betas" else value)
+        decay = self.hyperparameter_fields["weight_decay"][0]
+        decay.setToolTip(ADAMW_DECAY_TIP if config.optimizer_spec.decoupled_weight_decay
+                         else FIELDS["weight_decay"][0].tip)
+
+    def hyperparameter_values(self) -> dict[str, object]:
+        """What the shown optimizer's fields hold now, typed or not yet applied."""
+        values: dict[str, object] = {}
+        for key in self._config.optimizer_spec.hyperparameters:
+            fields = self.hyperparameter_fields[key]
+            read = [f.isChecked() if isinstance(f, QCheckBox) else
+                    f.value() if isinstance(f, QDoubleSpinBox) else None for f in fields]
+            values[key] = tuple(read) if key == "betas" else read[0]
+        return values
+
+    def minimumSizeHint(self) -> QSize:  # Qt override
+        hint = super().minimumSizeHint()
+        return QSize(max(hint.width(), self._widest), hint.height())
 
     def _show_memory_cost(self, config: RunConfig) -> None:
         """Say what a long run will hold in memory, and the most the window accepts."""
@@ -249,6 +428,14 @@ class ControlsPanel(QGroupBox):
 
     def _on_trainer_combo_changed(self, _index: int) -> None:
         self._edit(trainer=self.trainer_combo.currentData())
+
+    def _on_optimizer_combo_changed(self, _index: int) -> None:
+        self._edit(optimizer=self.optimizer_combo.currentData())
+
+    def _on_hyperparameter_edited(self, _value: object) -> None:
+        # Every field of the optimizer at once: after "Nesterov needs momentum", setting the
+        # momentum applies the Nesterov box the user ticked too, nothing they entered is lost.
+        self._edit(**self.hyperparameter_values())
 
     def _on_lr_spin_changed(self, value: float) -> None:
         self.lr_slider.blockSignals(True)
