@@ -87,7 +87,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 def make_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="gdviz", description="Visualize gradient descent, step by step.")
-    commands = parser.add_subparsers(dest="command", metavar="{gui,run}")
+    commands = parser.add_subparsers(dest="command", metavar="{gui,run,export}")
     run = commands.add_parser("run", help="train headless and print the notebook's lines")
     _add_run_options(run)
     run.add_argument("--json", action="store_true",
@@ -96,6 +96,12 @@ def make_parser() -> argparse.ArgumentParser:
     _add_run_options(gui)
     gui.add_argument("--session", metavar="FILE",
                      help="open a .gdviz session file (saved with File → Save session)")
+    from gdviz.export_command import add_export_options
+
+    export = commands.add_parser("export", help="write a figure, animation or trace of a run "
+                                 "(PNG, SVG, GIF, MP4, CSV, JSON) without showing the window")
+    _add_run_options(export)
+    add_export_options(export)
     return parser
 
 
@@ -163,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         given = any(value is not None for name, value in vars(args).items()
                     if name not in ("command", "session"))
         return run_app(config if given else None, session=args.session)
+    if args.command == "export":
+        from gdviz.export_command import run_export
+
+        return run_export(args, config)
     try:
         return run_headless(config, as_json=args.json)
     except BrokenPipeError:  # e.g. `gdviz run --json | head`
