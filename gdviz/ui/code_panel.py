@@ -274,11 +274,29 @@ class CodePanel(QPlainTextEdit):
             # comes before and after it stay in sight, however the long lines wrap.
             end = QTextCursor(block)
             end.movePosition(QTextCursor.MoveOperation.EndOfBlock)
+            first = min(lines, default=line)
+            if first != line and not self._span_in_view(first, line):
+                # An optimizer's update: its lines together in the middle, as far as they
+                # fit; the line that changes w (the cursor's) stays in sight.
+                middle = self.document().findBlockByNumber((first + line) // 2)
+                self.setTextCursor(QTextCursor(middle))
+                self.centerCursor()
+                self.setTextCursor(end)
+                self.ensureCursorVisible()
+                return
             self.setTextCursor(end)
-            if not self._comfortably_in_view(block):
+            if first == line and not self._comfortably_in_view(block):
                 self.centerCursor()  # a scroll repaints the whole panel: only when needed
         else:
             self.ensureCursorVisible()
+
+    def _span_in_view(self, first: int, last: int) -> bool:
+        """Lines `first` … `last` all lie in the panel."""
+        offset = self.contentOffset()
+        document = self.document()
+        top = self.blockBoundingGeometry(document.findBlockByNumber(first)).translated(offset)
+        bottom = self.blockBoundingGeometry(document.findBlockByNumber(last)).translated(offset)
+        return top.top() >= 0 and bottom.bottom() <= self.viewport().height()
 
     def _comfortably_in_view(self, block: QTextBlock) -> bool:
         """The whole line lies in the middle three fifths of the panel."""
