@@ -22,9 +22,12 @@ This module is imported by the command-line parser: it imports nothing heavy at 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import re
+import secrets
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,6 +196,10 @@ def _export_trace(request: ExportRequest, config: RunConfig) -> None:
 
 def _export_picture(request: ExportRequest, config: RunConfig) -> int:
     """Train in a window nobody sees, then draw the view into the file."""
+    _probe_writable(request.out)  # an unwritable path fails before Qt and training
+    if request.kind == "mp4" and shutil.which("ffmpeg") is None:
+        raise ExportOptionError("no ffmpeg on PATH: install ffmpeg to export MP4 (e.g. apt-get "
+                                "install ffmpeg), or export a GIF")
     if "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QSize, Qt, qInstallMessageHandler
@@ -201,9 +208,6 @@ def _export_picture(request: ExportRequest, config: RunConfig) -> int:
     from gdviz.ui import export
     from gdviz.ui.app import make_application
 
-    export.AtomicOutput(request.out).discard()  # an unwritable path fails before training
-    if request.kind == "mp4" and export.ffmpeg_path() is None:
-        raise export.ExportError(export.MISSING_FFMPEG)
     app = make_application()
     from gdviz.ui.layout import arrange, is_compact
     from gdviz.ui.main_window import MainWindow
@@ -243,6 +247,24 @@ def _export_picture(request: ExportRequest, config: RunConfig) -> int:
         return 0
     finally:
         window.close()
+
+
+def _probe_writable(path: Path) -> None:
+    """Create and remove a file beside `path`, as the real export will (ExportOptionError)."""
+    shown = _one_line(str(path))
+    if path.is_dir():
+        raise ExportOptionError(f"cannot write {shown}: it is a folder")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ExportOptionError(f"cannot write {shown}: the folder {_one_line(str(folder))} "
+                                "does not exist")
+    probe = folder / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as failure:
+        raise ExportOptionError(f"cannot write {shown}: {failure.strerror or failure}") from None
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
 
 
 def _qt_message(_mode: Any, _context: Any, message: str) -> None:

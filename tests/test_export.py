@@ -61,7 +61,7 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
 
 
-# --- PNG ----------------------------------------------------------------------------------------
+# --- PNG -----------------------------------------------------------------------------------------
 
 
 def test_png_of_each_view_and_the_window_has_its_size_and_content(numpy_window, tmp_path):
@@ -149,7 +149,7 @@ def test_bad_paths_and_endings_are_one_line_errors_and_leave_nothing(numpy_windo
     assert sorted(p.name for p in tmp_path.iterdir()) == ["locked"] * (os.geteuid() != 0)
 
 
-# --- SVG ----------------------------------------------------------------------------------------
+# --- SVG -----------------------------------------------------------------------------------------
 
 
 def svg_texts(root: ET.Element) -> list[str]:
@@ -238,7 +238,7 @@ def test_svg_of_the_whole_window_is_refused_in_words(numpy_window, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-# --- animations -----------------------------------------------------------------------------------
+# --- animations ----------------------------------------------------------------------------------
 
 
 def gif_frames(path: Path) -> tuple[int, list[int], dict[str, Any]]:
