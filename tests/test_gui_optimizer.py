@@ -122,6 +122,18 @@ def test_a_state_too_far_to_replay_is_said_in_words(monkeypatch):
     assert "would take too long" in update.missing and "replayed up to epoch 100" in update.missing
 
 
+def test_a_replay_keeps_no_history_alive():
+    """The replays are kept per History, weakly: a dropped run frees its History at once."""
+    import weakref
+
+    config = build_config("numpy").replace(optimizer="adam")
+    history, _ = recorded(config, 5)
+    assert explain_update(config, history, 3) is not None
+    dropped = weakref.ref(history)
+    del history
+    assert dropped() is None  # by reference counting, no garbage collection needed
+
+
 def run_cell(lines: tuple[str, ...], namespace: dict[str, Any]) -> list[str]:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):

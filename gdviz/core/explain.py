@@ -376,7 +376,7 @@ def explain_update(config: RunConfig, history: History, epoch: int,
     pending = False
     if optimizer.state_keys():
         replay = _replay_of(config, history)
-        state = replay.state(epoch, budget_s)
+        state = replay.state(history, epoch, budget_s)
         if state is None:
             missing = replay.why_missing(epoch)
             pending = not replay.too_far
@@ -404,8 +404,7 @@ class _Replay:
     """The optimizer's state along one History, replayed forward with checkpoints."""
 
     def __init__(self, config: RunConfig, history: History) -> None:
-        self.config = config
-        self.history = history
+        self.config = config  # (no reference to the History: it is this replay's weak key)
         self.names = history.param_names
         self.tensor = config.spec.update_style != "float"
         optimizer = config.optimizer_config
@@ -425,7 +424,7 @@ class _Replay:
         self.seconds_per_epoch: float | None = None
         self.too_far = False
 
-    def state(self, epoch: int, budget_s: float) -> OptimizerState | None:
+    def state(self, history: History, epoch: int, budget_s: float) -> OptimizerState | None:
         found = self.recent.get(epoch)
         if found is not None:
             self.recent.move_to_end(epoch)
@@ -435,11 +434,11 @@ class _Replay:
                 self.too_far = True
                 return None
             self.too_far = False
-            self._forward(self.live, self.done, epoch, budget_s, advance=True)
+            self._forward(history, self.live, self.done, epoch, budget_s, advance=True)
             return self.recent.get(epoch)
         start = max(e for e in self.checkpoints if e < epoch)
         optimizers = copy.deepcopy(self.checkpoints[start])
-        self._forward(optimizers, start, epoch, math.inf, advance=False)
+        self._forward(history, optimizers, start, epoch, math.inf, advance=False)
         return self.recent.get(epoch)
 
     def why_missing(self, epoch: int) -> str:
@@ -455,10 +454,9 @@ class _Replay:
             return 0.0
         return epochs * self.seconds_per_epoch
 
-    def _forward(self, optimizers: list[Any], start: int, stop: int, budget_s: float,
-                 advance: bool) -> None:
+    def _forward(self, history: History, optimizers: list[Any], start: int, stop: int,
+                 budget_s: float, advance: bool) -> None:
         """Replay epochs start+1 … stop (fewer if the budget runs out while advancing)."""
-        history = self.history
         befores = [history.trajectory(name, stop)[start:stop] for name in self.names]
         grads = [history.column(f"grad_{name}", stop)[start:stop] for name in self.names]
         began = time.perf_counter()
