@@ -29,7 +29,14 @@ from PySide6.QtWidgets import (
 )
 
 from gdviz.core import explain, transcript
-from gdviz.core.cells import cell_for, current_lines, inline_values, notebook_cell
+from gdviz.core.cells import (
+    cell_for,
+    current_line,
+    current_lines,
+    inline_values,
+    notebook_cell,
+    refused_line,
+)
 from gdviz.core.config import RunConfig, build_config
 from gdviz.core.explain import explain_epoch, explain_update, replay_progress
 from gdviz.core.history import History
@@ -177,6 +184,25 @@ def test_the_cell_with_the_optimizers_lines_prints_what_the_trainer_records(trai
     logged = [transcript.format_epoch(trainer, e, float(w[e - 1]), float(loss[e - 1]))
               for e in range(1, config.epochs + 1) if transcript.is_logged(e, config.log_every)]
     assert printed[:-1] == logged
+
+
+@pytest.mark.parametrize("trainer", ["autograd", "nn"])
+@pytest.mark.parametrize("optimizer", ["adamw", "adam", "sgd"])
+def test_without_no_grad_torch_refuses_on_the_line_the_panel_marks(trainer, optimizer):
+    """The update_with_grad lesson: the cell written with the optimizer's lines raises torch's
+    error on the line the code panel shows it on (AdamW: its decay, before the update)."""
+    import traceback
+
+    config = build_config(trainer, explicit={"update_with_grad": True}).replace(
+        optimizer=optimizer, **({"momentum": 0.9} if optimizer == "sgd" else {}))
+    cell = cell_for(config)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad") as raised:
+        run_cell(cell.lines, namespace_of(config))
+    frame = [f for f in traceback.extract_tb(raised.value.__traceback__)
+             if f.filename == "<cell>"][-1]
+    assert frame.lineno is not None
+    assert current_line(config, 0, None, "RuntimeError: …") == frame.lineno - 1
+    assert refused_line(cell) == frame.lineno - 1
 
 
 @pytest.mark.parametrize("trainer", TRAINERS)

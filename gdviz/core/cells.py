@@ -208,6 +208,13 @@ def _assignments(lines: Sequence[str], span: Sequence[int]) -> dict[int, tuple[s
     return found
 
 
+def refused_line(cell: Cell) -> int:
+    """Where torch refuses the update outside no_grad: its first in-place change of a
+    parameter (AdamW's decay comes before the update proper)."""
+    changes = [i for i, (variable, _) in cell.assigns.items() if variable in ("w", "p")]
+    return min(changes, default=cell.phase_lines[Phase.UPDATE])
+
+
 def current_lines(config: RunConfig, epoch: int, phase: Phase | None,
                   lesson_error: str | None = None) -> tuple[int, ...]:
     """Every line of the step being run: the update's lines when that is the update (an
@@ -230,7 +237,7 @@ def current_line(config: RunConfig, epoch: int, phase: Phase | None,
     """
     cell = cell_for(config)
     if lesson_error is not None:
-        return cell.phase_lines[Phase.UPDATE]
+        return refused_line(cell)
     if epoch == 0:
         return None
     return cell.phase_lines[config.spec.phases[-1] if phase is None else phase]
@@ -258,7 +265,7 @@ def inline_values(config: RunConfig, explanation: EpochExplanation, phase: Phase
         if Phase.UPDATE in done and not config.optimizer_config.is_plain_sgd:
             values.update(_optimizer_values(cell, explanation, update, values))
     if lesson_error is not None:
-        values[cell.phase_lines[Phase.UPDATE]] = lesson_error
+        values[refused_line(cell)] = lesson_error
     return values
 
 

@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QFontDatabase, QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import QStyle, QTextEdit
 
-from gdviz.core.cells import cell_for
+from gdviz.core.cells import cell_for, refused_line
 from gdviz.core.explain import (
     REPLAY_SLICE_S,
     EpochExplanation,
@@ -263,9 +263,18 @@ def _zero_grad_rows(e: EpochExplanation, lecture: Lecture) -> list[Row]:
     return [_heading("zero_grad"), Row((", ".join(names) + " ← 0",))]
 
 
-def lesson_rows(title: str, error: str, has_bias: bool) -> list[Row]:
-    """The no_grad lesson: torch's own error, and why."""
-    if has_bias:
+def lesson_rows(title: str, error: str, has_bias: bool, optimizer_line: str | None = None
+                ) -> list[Row]:
+    """The no_grad lesson: torch's own error, and why. `optimizer_line`: the line of an
+    optimizer's update (other than plain SGD's) that changes the parameters."""
+    if optimizer_line is not None:
+        each = " for each of the model's parameters" if has_bias else ""
+        update = f"The optimizer's {optimizer_line.strip()}{each}"
+        cell = ("The notebook's cell lets optimizer.step() do it, which runs under "
+                "torch.no_grad() itself." if has_bias else
+                "The notebook runs its update inside `with torch.no_grad():`.")
+        leaf = "each parameter is a leaf" if has_bias else "w is a leaf"
+    elif has_bias:
         update = "p -= learning_rate * p.grad (for each of the model's parameters)"
         cell = ("The notebook's cell lets optimizer.step() do it, which runs under "
                 "torch.no_grad() itself.")
@@ -509,8 +518,11 @@ class StepPanel(QTextEdit):
         if history is None or model.cursor > len(history):
             return loading_rows(run_title(config))
         if model.session.lesson_error is not None:
+            cell = cell_for(config)
+            line = None if config.optimizer_config.is_plain_sgd else cell.lines[
+                refused_line(cell)]
             return lesson_rows(run_title(config), model.session.lesson_error,
-                               config.spec.has_bias)
+                               config.spec.has_bias, line)
         explanation = explained(model, model.cursor)
         if explanation.is_start:
             return start_rows(explanation)
