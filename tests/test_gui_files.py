@@ -33,10 +33,15 @@ def save_as(monkeypatch, window, path: Path) -> None:
     action(window, "actionSaveSession").trigger()
 
 
+def opened(qtbot, window) -> None:
+    qtbot.waitUntil(lambda: not window.files.opening, timeout=20_000)
+    ready(qtbot, window)
+
+
 def open_file(monkeypatch, qtbot, window, path: Path) -> None:
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
     action(window, "actionOpenSession").trigger()
-    ready(qtbot, window)
+    opened(qtbot, window)
 
 
 def work(window) -> tuple:
@@ -122,7 +127,7 @@ def test_dropping_a_session_or_a_csv_opens_it(qtbot, monkeypatch, tmp_path, wind
     window.model.reset()
     ready(qtbot, window)
     drop(window, path)
-    ready(qtbot, window)
+    opened(qtbot, window)
     assert window.model.cursor == 4
     csv = tmp_path / "points.csv"
     csv.write_text("x,y\n1,3\n2,5\n3,7\n", encoding="utf-8")
@@ -225,3 +230,41 @@ def test_export_trace_equals_gdviz_run(qtbot, monkeypatch, tmp_path, window, nam
     else:
         assert path.read_text(encoding="utf-8").splitlines() == window.log_panel.toPlainText(
         ).splitlines()
+
+
+def long_adam_session(tmp_path: Path) -> Path:
+    """A numpy Adam run of 100,000 epochs: a second or more to re-train, every epoch trained."""
+    from gdviz.core.session_file import SavedSession, save_session
+
+    config = build_config("numpy", {"optimizer": "adam", "epochs": 100_000})
+    path = tmp_path / "long.gdviz"
+    save_session(path, SavedSession(config, cursor=100_000, epochs_recorded=100_000))
+    return path
+
+
+def test_opening_trains_in_the_background_and_cancel_keeps_the_work(qtbot, monkeypatch,
+                                                                    tmp_path, window):
+    steps(qtbot, window, 2)
+    before = work(window)
+    path = long_adam_session(tmp_path)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    action(window, "actionOpenSession").trigger()
+    assert window.files.opening
+    steps(qtbot, window, 1)  # the window still answers while the session trains
+    before = work(window)
+    window.files._on_progress_canceled()  # the progress dialog's Cancel
+    qtbot.waitUntil(lambda: not window.files.opening, timeout=20_000)
+    assert "cancelled" in message(window)
+    assert work(window) == before
+
+
+def test_closing_the_window_while_a_session_opens_returns_at_once(qtbot, monkeypatch,
+                                                                 tmp_path, window):
+    import time
+
+    path = long_adam_session(tmp_path)
+    window.files.open_from(str(path))
+    start = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - start < 2.0
+    assert not window.files.opening

@@ -8,14 +8,24 @@ field is checked by gdviz.core.session_file before anything changes.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QObject, Qt, Slot
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QMainWindow, QMenu, QWidget
+from PySide6.QtCore import QMimeData, QObject, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QMainWindow,
+    QMenu,
+    QProgressDialog,
+    QWidget,
+)
 
 from gdviz.core.session_file import (
     SUFFIX,
+    RestoredSession,
+    SavedSession,
     SessionError,
     from_session,
     open_session,
@@ -31,6 +41,40 @@ from gdviz.ui.widgets import named
 FILTER = f"gdviz sessions (*{SUFFIX});;All files (*)"
 TRACE_FILTER = "CSV (*.csv);;JSON Lines (*.jsonl *.json);;Log as text (*.txt *.log)"
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+POLL_MS = 40  # how often the window looks at a session being opened
+PROGRESS_AFTER_MS = 400  # a quick opening shows no dialog
+CLOSE_WAIT_S = 0.3
+
+
+class _Opening:
+    """A session re-trained in a plain thread. The window polls it (no signals cross
+    threads); Cancel sets `cancel`, which restore() checks every few thousand epochs."""
+
+    def __init__(self, path: Path, saved: SavedSession) -> None:
+        self.path = path
+        self.name = path.name
+        self.saved = saved
+        self.cancel = threading.Event()
+        self.progress = (0, 0)
+        self.result: RestoredSession | None = None
+        self.error = ""
+        # A daemon: a torch import cannot be interrupted, and quitting must not wait for it.
+        self.thread = threading.Thread(target=self._run, name="gdviz-open-session",
+                                       daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.result = restore(self.saved, cancelled=self.cancel.is_set,
+                                  progress=self._report)
+        except SessionError as error:
+            self.error = str(error)
+        except Exception as error:  # a trainer failing while re-training: said, not raised
+            self.error = f"re-training failed: {type(error).__name__}: {error}"
+
+    def _report(self, done: int, total: int) -> None:
+        self.progress = (done, total)
 
 
 class SessionFiles(QObject):
@@ -60,6 +104,10 @@ class SessionFiles(QObject):
         self.action_export_trace.triggered.connect(self._on_export_trace_triggered)
         for action in (self.action_save, self.action_open):
             window.addAction(action)
+        self._opening: _Opening | None = None
+        self._progress: QProgressDialog | None = None
+        self._poll_timer = QTimer(self, interval=POLL_MS)
+        self._poll_timer.timeout.connect(self._on_poll_timer_timeout)
         self.recent_menu = named(QMenu("Recent sessions", window), "recentSessionsMenu")
         self._fill_recent(preferences.recent_sessions() if remember else [])
 
@@ -81,25 +129,84 @@ class SessionFiles(QObject):
         return True
 
     def open_from(self, path: str) -> bool:
-        """Open a session file; on any problem say so and keep the current work."""
+        """Open a session file: checked at once, then re-trained in the background (a long
+        or torch session must not freeze the window), with a progress dialog and Cancel.
+        On any problem say so and keep the current work. False if refused at once."""
         name = Path(path).name
-        self.model.message.emit(f"Opening {name}…")
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        if self._opening is not None:
+            self.model.message.emit(f"Not opened: still opening {self._opening.name}")
+            return False
         try:
             saved = open_session(path)
-            restored = restore(saved)
         except SessionError as error:
             self.model.message.emit(f"Not opened: {error}; your work is unchanged")
             return False
-        finally:
-            QGuiApplication.restoreOverrideCursor()
+        self.model.message.emit(f"Opening {name}: training it to epoch "
+                                f"{saved.epochs_recorded}…")
+        self._opening = _Opening(Path(path), saved)
+        self._progress = QProgressDialog(f"Opening {name}…", "Cancel", 0, 0,
+                                         self._parent_widget())
+        self._progress.setObjectName("openSessionProgress")
+        self._progress.setWindowModality(Qt.WindowModality.WindowModal)
+        self._progress.setMinimumDuration(PROGRESS_AFTER_MS)
+        self._progress.canceled.connect(self._on_progress_canceled)
+        self._opening.thread.start()
+        self._poll_timer.start()
+        return True
+
+    @property
+    def opening(self) -> bool:
+        """A session is being re-trained in the background."""
+        return self._opening is not None
+
+    def teardown(self) -> None:
+        """The window closes: stop opening (the thread ends at its next check)."""
+        opening = self._opening
+        if opening is not None:
+            opening.cancel.set()
+            opening.thread.join(CLOSE_WAIT_S)
+        self._finish_opening()
+
+    @Slot()
+    def _on_progress_canceled(self) -> None:
+        if self._opening is not None:
+            self._opening.cancel.set()
+
+    @Slot()
+    def _on_poll_timer_timeout(self) -> None:
+        opening = self._opening
+        if opening is None:
+            self._poll_timer.stop()
+            return
+        done, total = opening.progress
+        if self._progress is not None and total:
+            self._progress.setMaximum(total)
+            self._progress.setValue(min(done, total))
+        if opening.thread.is_alive():
+            return
+        self._finish_opening()
+        if opening.cancel.is_set() and opening.result is None:
+            self.model.message.emit(f"Opening {opening.name} cancelled; your work is unchanged")
+            return
+        restored = opening.result
+        if restored is None:
+            self.model.message.emit(f"Not opened: {opening.error}; your work is unchanged")
+            return
         notes = f" ({'; '.join(restored.notes)})" if restored.notes else ""
-        self.model.adopt(restored, f"opened {name} at epoch {restored.cursor}{notes}")
+        self.model.adopt(restored, f"opened {opening.name} at epoch {restored.cursor}{notes}")
         log_scale = restored.view.get("log_scale")
         if isinstance(log_scale, bool):
             self.log_check.setChecked(log_scale)
-        self._remember(Path(path))
-        return True
+        self._remember(opening.path)
+
+    def _finish_opening(self) -> None:
+        self._poll_timer.stop()
+        self._opening = None
+        if self._progress is not None:
+            self._progress.canceled.disconnect(self._on_progress_canceled)
+            self._progress.close()
+            self._progress.deleteLater()
+            self._progress = None
 
     def export_trace_to(self, path: str) -> bool:
         """The run's epochs up to the last recorded as CSV / JSON Lines, or the log."""

@@ -757,5 +757,6 @@ class MainWindow(QMainWindow):
         if self._remember:
             self._save_window()
         self.sweep_panel.teardown()
+        self.files.teardown()
         self.model.shutdown()
         super().closeEvent(event)
