@@ -407,6 +407,19 @@ def test_a_cancelled_animation_leaves_no_file(numpy_window, qtbot, tmp_path):
     assert not numpy_window.model.signalsBlocked()
 
 
+def test_closing_the_window_during_an_animation_cancels_it(numpy_window, qtbot, tmp_path):
+    from gdviz.ui import export
+
+    path = tmp_path / "closed.gif"
+    cancelled: list[bool] = []
+    animation = export.start_animation_export(numpy_window, "loss", path, size=(400, 250))
+    animation.cancelled.connect(lambda: cancelled.append(True))
+    qtbot.waitUntil(lambda: animation.done > 0, timeout=30_000)
+    numpy_window.close()
+    qtbot.waitUntil(lambda: bool(cancelled), timeout=5_000)
+    assert list(tmp_path.iterdir()) == []
+
+
 FREED_SCRIPT = textwrap.dedent("""
     import gc, os, sys, time, weakref
     os.environ["QT_QPA_PLATFORM"] = "offscreen"

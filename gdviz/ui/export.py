@@ -32,13 +32,16 @@ Errors a user can cause are `ExportError` (gdviz.core.traces) with a one-line me
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import queue
 import re
 import secrets
 import shutil
 import subprocess
 import sys
+import threading
 import weakref
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
@@ -691,10 +694,13 @@ def _rgb(image: QImage) -> PILImage.Image:
                               QImage.Format.Format_RGB32, QImage.Format.Format_ARGB32):
         image = image.convertToFormat(QImage.Format.Format_RGB32)
     width, height = image.width(), image.height()
-    data = bytes(image.constBits())
     # 0xAARRGGBB words: B, G, R, A bytes on little-endian machines, the other way round on big.
+    # Decoded straight from Qt's buffer into a new image (a bytes() copy first took 5x longer).
     raw = "BGRX" if sys.byteorder == "little" else "XRGB"
-    return Image.frombuffer("RGB", (width, height), data, "raw", raw, image.bytesPerLine(), 1)
+    buffer: Any = image.constBits()  # a memoryview; Pillow's stubs want bytes
+    rgb = Image.frombuffer("RGB", (width, height), buffer, "raw", raw,
+                           image.bytesPerLine(), 1)
+    return rgb
 
 
 class _FrameSink:
@@ -724,10 +730,12 @@ class _GifSink(_FrameSink):
         montage = Image.new("RGB", (width, height * len(montage_parts)))
         for i, part in enumerate(montage_parts):
             montage.paste(part, (0, height * i))
-        palette = montage.quantize(_PALETTE_COLORS, method=Image.Quantize.MEDIANCUT,
+        # The fast octree: 0.08 s for four 800x500 frames where median cut took 0.4-0.6 s,
+        # with a smaller mean error on these flat colours and anti-aliased edges.
+        palette = montage.quantize(_PALETTE_COLORS, method=Image.Quantize.FASTOCTREE,
                                    dither=Image.Dither.NONE)
-        # Median cut gives each colour the mean of its box: the background, most of every
-        # frame, would come out a shade off white. Its entry is made the background exactly.
+        # A palette entry is the mean of the colours it stands for: the background, most of
+        # every frame, would come out a shade off white. Its entry is made the background.
         colors = palette.getpalette() or []
         counts = palette.histogram()
         main = max(range(len(counts)), key=counts.__getitem__)
@@ -752,6 +760,9 @@ class _GifSink(_FrameSink):
         return rgb.quantize(palette=self._palette, dither=Image.Dither.NONE)
 
     def add(self, image: QImage) -> None:
+        self._encode(image)
+
+    def _encode(self, image: QImage) -> None:
         import numpy as np
         from PIL import Image
 
@@ -769,8 +780,7 @@ class _GifSink(_FrameSink):
             top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
             window = indices[top:bottom, left:right].copy()
             window[~changed[top:bottom, left:right]] = _TRANSPARENT
-            patch = Image.fromarray(window, "P")
-            patch.putpalette(self._palette.getpalette() or [])
+            patch = Image.fromarray(window, "P")  # no palette of its own: the GIF's is global
             self._push(patch, (int(left), int(top)))
         self._previous = indices
 
@@ -817,6 +827,66 @@ class _GifSink(_FrameSink):
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+class _ThreadedGifSink(_GifSink):
+    """A _GifSink whose frames are quantized and written in a thread of their own, while the
+    next frame is painted: Pillow and numpy let go of the GIL for most of that work, and the
+    painting is Qt's. At most `QUEUED` frames wait (a frame is a few hundred KB)."""
+
+    QUEUED = 4
+
+    def __init__(self, path: Path, palette_source: Sequence[QImage], duration_ms: int,
+                 loop: int = 0) -> None:
+        super().__init__(path, palette_source, duration_ms, loop)
+        self._queue: queue.Queue[QImage | None] = queue.Queue(self.QUEUED)
+        self._error: BaseException | None = None
+        self._stop = False
+        self._thread = threading.Thread(target=self._work, name="gdviz-gif-writer",
+                                        daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            image = self._queue.get()
+            if image is None or self._stop:
+                return
+            if self._error is not None:
+                continue
+            try:
+                self._encode(image)
+            except BaseException as error:  # raised again in the GUI thread by add/close
+                self._error = error
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            if isinstance(error, OSError):
+                raise ExportError(f"cannot write the GIF: {_reason(error)}")
+            raise error
+
+    def add(self, image: QImage) -> None:
+        self._raise()
+        self._queue.put(image)
+
+    def _join(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def close(self) -> None:
+        self._join()
+        self._raise()
+        super().close()
+
+    def abort(self) -> None:
+        self._stop = True
+        with suppress(queue.Empty):
+            while True:  # make room for the stop sign
+                self._queue.get_nowait()
+        self._queue.put(None)
+        self._thread.join()
+        super().abort()
 
 
 class _Mp4Sink(_FrameSink):
@@ -997,6 +1067,9 @@ class AnimationExport(QObject):
             self._blocked_before = model.blockSignals(True)
             with self._laid_out():
                 self._sink = self._make_sink()
+            # A window closed in the middle deletes this export: its writer stops with it
+            # (a plain function, holding the writer and the file, not this object).
+            self.destroyed.connect(functools.partial(_abandon, self._sink, self._output))
         except ExportError as error:
             self._fail(str(error))
             return False
@@ -1015,7 +1088,7 @@ class AnimationExport(QObject):
         picks = sorted({round(i * (len(self.frames) - 1) / max(count - 1, 1))
                         for i in range(count)})
         samples = [self._render(self.frames[i]) for i in picks]
-        return _GifSink(self._output.temporary, samples, self.frame_ms)
+        return _ThreadedGifSink(self._output.temporary, samples, self.frame_ms)
 
     @contextmanager
     def _laid_out(self) -> Iterator[None]:
@@ -1036,6 +1109,9 @@ class AnimationExport(QObject):
     @Slot()
     def _on_timer_timeout(self) -> None:
         if self.state != "running":
+            return
+        if not self.widget.window().isVisible():  # the window was closed: nothing to export
+            self.cancel()
             return
         self._chunk(CHUNK_MS)
         if self.state == "running":
@@ -1089,6 +1165,12 @@ class AnimationExport(QObject):
             self.model.blockSignals(self._blocked_before)
             with suppress(ExportError):
                 show_frame(self.model, home)
+
+
+def _abandon(sink: _FrameSink, output: AtomicOutput, *_args: object) -> None:
+    with suppress(Exception):
+        sink.abort()
+    output.discard()
 
 
 def start_animation_export(window: MainWindow, view: str, path: str | os.PathLike[str], *,
