@@ -507,3 +507,17 @@ def test_the_settings_fit_a_1024_by_768_screen_with_any_optimizer(qtbot, make_wi
     scroll = window.settings_dock.widget()
     assert isinstance(scroll, QScrollArea)
     assert scroll.horizontalScrollBar().maximum() == 0  # nothing hidden sideways
+
+
+def test_up_in_a_focused_hyperparameter_field_edits_it_not_the_run(qtbot, focused):
+    window, model = focused, focused.model
+    spin = find(window, QDoubleSpinBox, "momentumSpin")
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=2000)
+    qtbot.keyClick(spin, Qt.Key.Key_Up)  # the field's step, not a sub-step back
+    qtbot.waitUntil(lambda: model.config.momentum == 0.1 and model.state == "ready",
+                    timeout=5000)
+    assert model.phase is None and model.cursor == 0
+    qtbot.keyClick(spin, Qt.Key.Key_Escape)  # hands the keys back to the run
+    qtbot.keyClick(window.plots_area, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: model.phase is Phase.FORWARD, timeout=5000)
