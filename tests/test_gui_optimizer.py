@@ -521,3 +521,26 @@ def test_up_in_a_focused_hyperparameter_field_edits_it_not_the_run(qtbot, focuse
     qtbot.keyClick(spin, Qt.Key.Key_Escape)  # hands the keys back to the run
     qtbot.keyClick(window.plots_area, Qt.Key.Key_Down)
     qtbot.waitUntil(lambda: model.phase is Phase.FORWARD, timeout=5000)
+
+
+def test_with_an_optimizer_the_plots_show_its_real_step_and_the_closed_forms_say_plain_sgd(
+        qtbot, make_window):
+    from gdviz.core.config import build_config
+    from gdviz.core.phases import Phase
+
+    window = make_window(build_config("numpy", {"optimizer": "adam", "lr": 0.1}))
+    model = window.model
+    model.step()
+    qtbot.waitUntil(lambda: model.cursor == 1, timeout=10_000)
+    model.seek(0)
+    while (model.cursor, model.phase) != (1, Phase.UPDATE):
+        model.sub_step()
+        qtbot.waitUntil(lambda: model.phase is not None, timeout=5000)
+    window._on_model_updated()
+    change = model.history.params_at(1)[0] - model.history.params_at(0)[0]
+    label = window.surface_plot.step_arrow.label.toPlainText()
+    assert label.startswith("Adam step Δw = ")
+    assert f"{change:+.3f}".replace("-", "−") in label  # Adam's step, not −lr × grad
+    assert "for plain SGD" in window.controls.critical_label.text()
+    assert window.controls.contraction_label.text().count("with plain SGD") == 1
+    assert window.windowTitle() == "gdviz — NumPy, manual gradient + Adam"

@@ -354,12 +354,15 @@ class ControlsPanel(QGroupBox):
         self.x_test_spin.setValue(config.x_test)
         for widget in widgets:
             widget.blockSignals(False)
+        plain = config.optimizer_config.is_plain_sgd
         if critical_lr is not None:
-            self.show_critical_lr(config.lr, critical_lr)
+            self.show_critical_lr(config.lr, critical_lr, plain)
         if contraction is not None:
-            color = "#D55E00" if contraction.diverges else "#444444"
-            self.contraction_label.setText(
-                f"<span style='color:{color}'>{convergence.describe(contraction)}</span>")
+            color = "#D55E00" if contraction.diverges and plain else "#444444"
+            words = convergence.describe(contraction)
+            if not plain:  # the factor |1 − lr·h| is plain gradient descent's
+                words = f"with plain SGD: {words}"
+            self.contraction_label.setText(f"<span style='color:{color}'>{words}</span>")
 
     def _show_optimizer(self, config: RunConfig) -> None:
         """The optimizer box and, below it, the fields of its hyperparameters only."""
@@ -408,7 +411,11 @@ class ControlsPanel(QGroupBox):
         else:
             self.memory_label.setText("")
 
-    def show_critical_lr(self, lr: float, critical: float) -> None:
+    def show_critical_lr(self, lr: float, critical: float, plain_sgd: bool = True) -> None:
+        if not plain_sgd:  # 2/h is plain gradient descent's limit, not this optimizer's
+            self.critical_label.setText(f"critical lr {critical:.4g} for plain SGD (this "
+                                        "optimizer has no such closed form)")
+            return
         if lr >= critical:
             text = f"<b style='color:#D55E00'>above the critical lr {critical:.4g}: diverges</b>"
         else:

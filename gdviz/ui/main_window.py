@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from gdviz.core.config import ConfigError, RunConfig, build_config, describe_change
+from gdviz.core.explain import run_title
 from gdviz.core.phases import Phase, phase_title
 from gdviz.core.resources import resource_path
 from gdviz.ui import preferences
@@ -378,7 +379,8 @@ class MainWindow(QMainWindow):
         """Enter or Esc in a field hands the keys back to the run (Space, arrows, End)."""
         for spin in self.findChildren(QAbstractSpinBox):
             spin.installEventFilter(self)
-        for combo in (self.controls.trainer_combo, self.controls.gradient_combo):
+        for combo in (self.controls.trainer_combo, self.controls.gradient_combo,
+                      self.controls.optimizer_combo):
             combo.activated.connect(self._on_field_done)
         # Up/Down/PageUp/PageDown belong to a focused field (a spin box, the data table or its
         # cell editor, created later): watch whatever takes the focus in the settings.
@@ -641,7 +643,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_model_run_reset(self) -> None:
         config = self.model.config
-        self.setWindowTitle(f"gdviz — {config.spec.title}")
+        self.setWindowTitle(f"gdviz — {run_title(config)}")
         self.controls.set_config(config, self.model.critical_lr(), self.model.session.contraction())
         self.data_editor.set_min_points(config.spec.min_points)
         self.data_editor.set_points(config.x, config.y)

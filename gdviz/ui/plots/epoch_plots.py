@@ -472,7 +472,7 @@ class WeightsPlot(EpochPlot):
                 prefix = f"{name}: " if len(explanation.steps) > 1 else ""
                 arrow.show((view.epoch - 1.0, self._on_axis(step.before)),
                            (float(view.epoch), self._on_axis(step.after)),
-                           prefix + update_text(step))
+                           prefix + update_text(step, self.model.config))
             else:
                 arrow.hide()
         self._layout_overlays()

@@ -107,8 +107,15 @@ def lr_text(lr: float) -> str:
     return f"{lr:g}".replace("-", "−")
 
 
-def update_text(step: ParamStep) -> str:
-    """−lr × grad = −0.01 × (−120.000) = 1.200: the change the update makes, with its numbers."""
+def update_text(step: ParamStep, config: RunConfig | None = None) -> str:
+    """−lr × grad = −0.01 × (−120.000) = 1.200: the change the update makes, with its numbers.
+
+    With another optimizer than plain SGD the step is not −lr × grad: then its name and the
+    change it really made (the step panel writes out how)."""
+    if config is not None and not config.optimizer_config.is_plain_sgd:
+        change = number(step.change)
+        sign = "" if change.startswith("−") else "+"
+        return f"{config.optimizer_spec.title} step Δ{step.name} = {sign}{change}"
     return (f"−lr × grad = −{lr_text(step.lr)} × {signed(step.grad)} "
             f"= {number(-step.lr * step.grad)}")
 

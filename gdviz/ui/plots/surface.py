@@ -479,10 +479,10 @@ class SurfacePlot(pg.PlotWidget):
         steps = explanation.steps
         if self.model.landscape.with_bias:
             end = (after[0], after[1])
-            text = "\n".join(f"{s.name}: {update_text(s)}" for s in steps)
+            text = "\n".join(f"{s.name}: {update_text(s, self.model.config)}" for s in steps)
         else:
             end = (after[0], at[1])
-            text = update_text(steps[0])
+            text = update_text(steps[0], self.model.config)
         self.step_arrow.show(at, end, text)
 
     def _layout_overlays(self, *_changed: object) -> None:
