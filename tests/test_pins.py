@@ -93,3 +93,13 @@ def test_nothing_to_pin_before_the_run_starts():
     config = build_config("numpy")
     with pytest.raises(PinError, match="nothing to pin"):
         PinBoard().pin(config, None, landscape_for(config))
+
+
+def test_the_label_names_the_optimizer_not_settings_it_does_not_have():
+    pinned = build_config("nn", {"optimizer": "sgd", "momentum": 0.9})
+    current = build_config("nn", {"optimizer": "adam"})
+    assert describe_difference(pinned, current) == "SGD, momentum 0.9"
+    assert describe_difference(current, pinned) == "Adam"
+    tuned = build_config("nn", {"optimizer": "adam", "betas": (0.8, 0.99)})
+    assert describe_difference(tuned, pinned) == "Adam, betas 0.8,0.99"
+    assert describe_difference(tuned, current) == "betas 0.8,0.99"

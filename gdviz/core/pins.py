@@ -15,6 +15,7 @@ import numpy as np
 
 from gdviz.core.config import RunConfig
 from gdviz.core.history import History
+from gdviz.core.optimizers import HYPERPARAMETERS
 from gdviz.core.surface import LossLandscape
 
 MAX_PINS = 8
@@ -88,6 +89,11 @@ def describe_difference(pinned: RunConfig, current: RunConfig) -> str:
         value, other = getattr(pinned, name), getattr(current, name)
         if value == other:
             continue
+        if name in HYPERPARAMETERS and pinned.optimizer != current.optimizer and (
+                value == pinned.optimizer_spec.defaults.get(name)):
+            continue  # another optimizer at its defaults: its name says it
+        if value is None and name in HYPERPARAMETERS:
+            continue  # a setting the pinned run's optimizer does not have
         parts.append(_named(name, word, value, pinned))
     return ", ".join(part for part in parts if part)
 
