@@ -40,6 +40,7 @@ from gdviz.ui.code_panel import CodePanel
 from gdviz.ui.compare import Comparison
 from gdviz.ui.controls import DEFAULT_SPEED_INDEX, SPEEDS, ControlsPanel
 from gdviz.ui.data_editor import DatasetEditor
+from gdviz.ui.export_menu import ExportActions
 from gdviz.ui.files import SessionFiles
 from gdviz.ui.formatting import number
 from gdviz.ui.gradcheck_panel import GradCheckPanel
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
         self.comparison = Comparison(self, self.model, self.docks.sweep, self.sweep_panel)
         self.files = SessionFiles(self, self.model, remember, self.loss_plot.log_check,
                                   self.data_editor)
+        self.exports = ExportActions(self, self.model)
         self.setAcceptDrops(True)  # a session or a CSV dropped on the window opens
         self._make_menus()
         if remember:
@@ -335,6 +337,7 @@ class MainWindow(QMainWindow):
         file_menu.addMenu(self.files.recent_menu)
         file_menu.addAction(self.files.action_save)
         file_menu.addSeparator()
+        self.exports.add_to(file_menu)
         file_menu.addAction(self.files.action_export_trace)
         file_menu.addSeparator()
         file_menu.addAction(self.action_import)
