@@ -69,6 +69,7 @@ wait(lambda: model.history is not None and len(model.history) == epochs
      and model.cursor == epochs, f"{epochs} epochs")
 made_while_hidden = view.gl_view is not None or "pyqtgraph.opengl" in sys.modules
 dock.show()
+window.resizeDocks([dock], [560], Qt.Orientation.Horizontal)  # room to look at the surface
 wait(lambda: view.scene is not None and view.scene.visited_count == epochs + 1, "the path")
 for _ in range(20):  # let the last update paint
     app.processEvents()
