@@ -62,7 +62,7 @@ def arrange(window: QMainWindow, docks: Docks, compact: bool) -> None:
         window.addDockWidget(LEFT, docks.code)
         window.splitDockWidget(docks.code, docks.step, Qt.Orientation.Vertical)
         for dock in (docks.graph, docks.gradcheck, docks.contributions, docks.sweep,
-                     docks.surface3d, docks.log):
+                     docks.log):
             window.tabifyDockWidget(docks.step, dock)
         window.tabifyDockWidget(docks.code, docks.settings)
         width, height = window.width(), window.height()
@@ -80,8 +80,6 @@ def arrange(window: QMainWindow, docks: Docks, compact: bool) -> None:
         window.splitDockWidget(docks.graph, docks.contributions, Qt.Orientation.Horizontal)
         # Comparing runs: behind the graph, a click away (the Compare menu raises them).
         window.tabifyDockWidget(docks.graph, docks.sweep)
-        window.tabifyDockWidget(docks.graph, docks.surface3d)
-        docks.graph.raise_()
         width, height = window.width(), window.height()
         # The code needs ~80 columns; the step panel and the gradient check share its column.
         window.resizeDocks([docks.settings, docks.code],
@@ -93,9 +91,12 @@ def arrange(window: QMainWindow, docks: Docks, compact: bool) -> None:
         window.resizeDocks([docks.graph, docks.contributions],
                            [round(width * 0.34), round(width * 0.18)], Qt.Orientation.Horizontal)
     for dock in docks.all():
-        dock.show()
+        if dock is not docks.surface3d:
+            dock.show()
     docks.code.raise_()  # in front of the settings where they share tabs
     docks.step.raise_()
+    docks.graph.raise_()
+    _own_window(window, docks.surface3d)
     whole_tab_titles(window)
 
 
@@ -123,11 +124,11 @@ def arrange_presenter(window: QMainWindow, docks: Docks, compact: bool) -> None:
     window.tabifyDockWidget(docks.contributions, docks.gradcheck)
     window.addDockWidget(BOTTOM, docks.graph)
     window.tabifyDockWidget(docks.graph, docks.sweep)
-    window.tabifyDockWidget(docks.graph, docks.surface3d)
     for dock in (docks.code, docks.step, docks.gradcheck, docks.graph, docks.contributions,
-                 docks.sweep, docks.surface3d):
+                 docks.sweep):
         dock.show()
     docks.graph.raise_()
+    _own_window(window, docks.surface3d)
     docks.contributions.raise_()
     docks.step.raise_()
     docks.settings.hide()
@@ -140,6 +141,17 @@ def arrange_presenter(window: QMainWindow, docks: Docks, compact: bool) -> None:
                            [round(height * 0.55), round(height * 0.45)], Qt.Orientation.Vertical)
     window.resizeDocks([docks.graph], [round(height * 0.42)], Qt.Orientation.Vertical)
     whole_tab_titles(window)
+
+
+def _own_window(window: QMainWindow, dock: QDockWidget) -> None:
+    """The 3-D view floats in a window of its own, closed until View → 3-D surface opens it.
+    An OpenGL widget inside the main window would have Qt composite the whole window through
+    OpenGL from then on, which on software rendering (Mesa llvmpipe) made every sub-step's
+    redraw three times slower."""
+    window.addDockWidget(BOTTOM, dock)
+    dock.setFloating(True)
+    dock.resize(720, 560)
+    dock.hide()
 
 
 def whole_tab_titles(window: QMainWindow) -> None:
