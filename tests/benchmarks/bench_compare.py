@@ -24,8 +24,9 @@ b. Redraw with 8 pinned runs of 100,000 epochs each >= 30 fps. numpy trainer, ep
    after a settings change (every ghost is rebuilt: the legends name what differs from the
    new settings), and 100,000 epochs played with and without the pins.
 
-c. Diagnosis of part a: the same numpy frames before and after the window has held the 3-D
-   view's QOpenGLWidget (made by a first nn run even though its dock is a hidden tab).
+c. The main window's frames (nn) before the 3-D window was opened, while it is open beside
+   it, and after it is closed: an OpenGL widget inside the main window made every frame of it
+   3-6x slower under Mesa llvmpipe (see bench_compare_results.txt, run 1).
 
 Not a test: pytest never collects tests/benchmarks/. Reuses bench_gui.py's helpers.
 """
@@ -33,7 +34,6 @@ Not a test: pytest never collects tests/benchmarks/. Reuses bench_gui.py's helpe
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import os
 import random
@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -170,27 +170,6 @@ def step_in_process(config: Any, epochs: int) -> float:
     return time.perf_counter() - start
 
 
-@contextlib.contextmanager
-def gl_widget_kept_out() -> Iterator[None]:
-    """Diagnosis only, in this process: Surface3DView.refresh skips while the 3-D view is not
-    on screen (an empty visibleRegion; a tab behind another dock is still isVisible() in Qt 6),
-    so its QOpenGLWidget is never made in a window that never shows the 3-D tab."""
-    from gdviz.ui import surface3d
-
-    shipped = surface3d.Surface3DView.refresh
-
-    def refresh(self: Any) -> None:
-        if self.visibleRegion().isEmpty():
-            return
-        shipped(self)
-
-    surface3d.Surface3DView.refresh = refresh  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        surface3d.Surface3DView.refresh = shipped  # type: ignore[method-assign]
-
-
 def warm_up(window: Any, config: Any, seconds: float = 1.0) -> None:
     """Play `config` unthrottled for a moment (torch's first steps, first frames), untimed."""
     model = window.model
@@ -206,6 +185,7 @@ def warm_up(window: Any, config: Any, seconds: float = 1.0) -> None:
 
 def race_in_window(single: Any, race: Any, repeats: int, profile: bool,
                    variant: str, parts: bool = False) -> tuple[dict[str, list[float]], bool]:
+    print(f"   window {variant}:")
     window = build_window("nn", RACE_EPOCHS)
     times: dict[str, list[float]] = {"single": [], "race": []}
     redraws: dict[str, list[int]] = {"single": [], "race": []}
@@ -229,7 +209,6 @@ def race_in_window(single: Any, race: Any, repeats: int, profile: bool,
     settle(0.3)
     t_single, t_race = median(times["single"]), median(times["race"])
     ratio = t_race / t_single
-    print(f"   window {variant}:")
     print(f"      one run (SGD): {t_single:7.3f} s  {fmt_runs(times['single'])}; "
           f"redraws {redraws['single']}")
     print(f"      race of 4:     {t_race:7.3f} s  {fmt_runs(times['race'])}; "
@@ -242,7 +221,7 @@ def race_in_window(single: Any, race: Any, repeats: int, profile: bool,
     return times, gl_made
 
 
-def bench_race(repeats: int, profile: bool, diagnose_gl: bool) -> None:
+def bench_race(repeats: int, profile: bool) -> None:
     from gdviz.core.config import build_config
     from gdviz.core.race import lane_specs
 
@@ -255,15 +234,8 @@ def bench_race(repeats: int, profile: bool, diagnose_gl: bool) -> None:
           f"{len(lanes)} lanes ({', '.join(lane.label for lane in lanes)})")
     windows = {}
     windows["as shipped"], gl_made = race_in_window(single, race, repeats, profile,
-                                                    "as shipped")
-    print(f"      (the 3-D view's GL widget was made in this window: {gl_made}; its dock is a "
-          f"tab behind the graph, never raised)")
-    if diagnose_gl:
-        with gl_widget_kept_out():
-            windows["without GL"], _ = race_in_window(
-                single, race, repeats, False,
-                "with the 3-D view's GL widget never made (diagnosis: see "
-                "gl_widget_kept_out)", parts=True)
+                                                    "as shipped", parts=True)
+    print(f"      (the 3-D view's OpenGL widget was made in this window: {gl_made})")
 
     print(f"   without a window (make_trainer(config), step() x {RACE_EPOCHS:,}, "
           f"{repeats} runs each, alternately; {load()}):")
@@ -619,18 +591,25 @@ def profile_case(window: Any, change: Callable[[int], None], frames: int, text: 
     print_profile(profiler, "cumulative", 22, f"cProfile, {frames} frames with 8 pins, {text}")
 
 
-# --- c. what the 3-D view's GL widget costs every frame --------------------------------------
+# --- c. the 3-D window and the main window's frames -------------------------------------------
 
 def bench_gl(frames: int) -> None:
-    """The same numpy frames before and after the window has held a QOpenGLWidget."""
+    """The main window's frames (nn, cursor seeks) before the 3-D window was ever opened, while
+    it is open beside it (its scene follows every seek), and after it is closed again.
+
+    Until 6158e2b the 3-D view was a dock tabbed in the main window, and its QOpenGLWidget (made
+    even while the tab was hidden: Qt 6 keeps a hidden tab's dock isVisible()) had Qt composite
+    the whole main window through OpenGL: under Mesa llvmpipe every frame became 3-6x slower.
+    Now it floats in a window of its own; this part checks that the main window stays fast.
+    """
     from gdviz.core.config import build_config
 
     epochs = 2000
-    print(f"\nc. Frames of a numpy window ({epochs:,} epochs, cursor seeks) before and after the "
-          f"3-D view's GL widget is made ({frames} frames each; {load()})")
-    window = build_window("numpy", epochs)
+    print(f"\nc. The main window's frames (nn, {epochs:,} epochs, cursor seeks) and the 3-D window"
+          f" ({frames} frames each; {load()})")
+    window = build_window("nn", epochs)
     model = window.model
-    numpy_config = model.config
+    train_to_end(window, build_config("nn", {"epochs": epochs}))
     rng = random.Random(3)
 
     def seek(_i: int) -> None:
@@ -638,27 +617,32 @@ def bench_gl(frames: int) -> None:
 
     counter = PaintCounter({name: view for name, (_r, view) in plot_views(window).items()})
     results = {}
+    dock = window.docks.surface3d
+    view = window.surface3d_view
 
     def measure(label: str) -> None:
-        train_to_end(window, numpy_config)
         redraw(window)
         times, _painted = time_frames(window, seek, frames, "repaint", counter)
         results[label] = times
         med = median(times) * 1000
-        print(f"   {label:58s} median {med:6.1f} ms, p90 "
-              f"{percentile(times, 90) * 1000:6.1f} ms -> {1000 / med:5.1f} fps  ({load()})")
+        made = view.scene is not None
+        print(f"   {label:44s} median {med:6.1f} ms, p90 {percentile(times, 90) * 1000:6.1f} ms"
+              f" -> {1000 / med:5.1f} fps  (GL widget: {made}; 3-D shown: {view.isVisible()}, "
+              f"floating: {dock.isFloating()}; {load()})")
 
-    measure("fresh window (no GL widget)")
-    use_config(window, build_config("nn", {"epochs": epochs}))  # the hidden 3-D tab makes it
-    settle(1.0)
-    made = window.surface3d_view.scene is not None
-    measure(f"after one nn run (GL widget made: {made}), back on numpy")
-    window.docks.surface3d.close()
-    settle(0.3)
-    measure("and the 3-D dock closed")
-    base = median(results["fresh window (no GL widget)"])
-    print("   ratio to the fresh window: " + ", ".join(
-        f"{median(times) / base:.2f}" for times in list(results.values())[1:]))
+    measure("3-D window never opened")
+    dock.show()
+    dock.raise_()
+    settle(1.5)
+    if view.problem:
+        print(f"   (the 3-D view says: {view.problem})")
+    measure("3-D window open beside the main window")
+    dock.close()
+    settle(0.5)
+    measure("3-D window closed again")
+    base = median(results["3-D window never opened"])
+    print("   ratio to never opened: " + ", ".join(
+        f"{label} {median(times) / base:.2f}" for label, times in list(results.items())[1:]))
     window.close()
     window.deleteLater()
     settle(0.3)
@@ -675,8 +659,6 @@ def main() -> int:
     parser.add_argument("--only", choices=("race", "pins", "gl"), action="append",
                         help="run only these parts (repeatable)")
     parser.add_argument("--profile", action="store_true", help="cProfile the GUI thread")
-    parser.add_argument("--no-gl-diagnosis", action="store_true",
-                        help="part a: skip the second window, the one without the GL widget")
     args = parser.parse_args()
     parts = args.only or ["race", "pins", "gl"]
     display = Display(use_xvfb=not args.offscreen)
@@ -694,7 +676,7 @@ def main() -> int:
                   f"{pyside_version}, pyqtgraph {pg_version}; {display.describe()}; platform "
                   f"{app.platformName()}")
             if "race" in parts:
-                bench_race(args.repeats, args.profile, not args.no_gl_diagnosis)
+                bench_race(args.repeats, args.profile)
             if "pins" in parts:
                 bench_pins(args.repeats, args.frames, args.profile)
             if "gl" in parts:
