@@ -31,6 +31,8 @@ def test_a_race_of_three_optimizers_advances_together(qtbot, make_window):
             assert history.params_at(epoch) == alone.step().params_after
     surface = window.surface_plot
     assert surface.lanes.legend_texts() == ["SGD (this run)", "SGD + momentum 0.9", "Adam"]
+    title = surface.getPlotItem().titleLabel.text
+    assert "SGD + momentum 0.9" in title and "Adam" in title  # named in the key, off the plot
     for (path,), history in zip(surface.lanes.items, track.histories, strict=True):
         xs, ys = path.getData()
         assert list(xs) == list(history.trajectory("w"))

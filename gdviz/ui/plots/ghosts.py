@@ -121,8 +121,10 @@ class RaceLanes:
         self._drawn: object = None
         self.legend: pg.LegendItem | None = None
         if with_legend:
-            self.legend = pg.LegendItem(offset=(8, 8), labelTextSize="9pt",
-                                        brush=pg.mkBrush(255, 255, 255, 200),
+            # Bottom left: the start (top left on the nn heatmap) and the pins' legend (top
+            # right) stay clear; the user may drag it elsewhere.
+            self.legend = pg.LegendItem(offset=(8, -8), labelTextSize="9pt",
+                                        brush=pg.mkBrush(255, 255, 255, 170),
                                         pen=pg.mkPen("#BBBBBB"))
             self.legend.setParentItem(plot.getViewBox())
             self.legend.setVisible(False)
@@ -177,9 +179,11 @@ class RaceLanes:
                 self.legend.addItem(items[0], lane.label)
 
     def legend_texts(self) -> list[str]:
-        if self.legend is None or not self.legend.isVisible():
+        """The lanes' names, the lead (this run) first; empty outside a race."""
+        track = self.model.race_track
+        if track is None or track is not self._track:
             return []
-        return [label.text for _sample, label in self.legend.items]
+        return [lead_label(self.model.config), *(lane.label for lane in track.lanes)]
 
     @property
     def items(self) -> tuple[tuple[pg.PlotDataItem, ...], ...]:

@@ -14,6 +14,7 @@ from gdviz.core.config import ConfigError
 from gdviz.core.history import History
 from gdviz.core.phases import Phase
 from gdviz.core.pins import PinnedRun
+from gdviz.core.race import lane_specs, lead_label
 from gdviz.ui.formatting import number
 from gdviz.ui.plots.common import (
     BLOW_UP,
@@ -133,7 +134,8 @@ class SurfacePlot(pg.PlotWidget):
         view.sigResized.connect(self._layout_overlays)
         view.sigRangeChanged.connect(self._on_view_range_changed)
         self.ghosts = PinGhosts(self.getPlotItem(), model, self._pin_lines, with_legend=True)
-        self.lanes = RaceLanes(self.getPlotItem(), model, self._lane_lines, with_legend=True)
+        # The race's lanes are named in the title's key (rebuild), not in a legend on the plot.
+        self.lanes = RaceLanes(self.getPlotItem(), model, self._lane_lines)
 
     def _lane_lines(self, history: History, stop: int) -> Lines:
         """A race lane's path up to epoch `stop`, like the lead's."""
@@ -182,8 +184,13 @@ class SurfacePlot(pg.PlotWidget):
         self.curve.setVisible(not config.has_bias)
         self._remove_contours()
         self._show_color_bar(config.has_bias)
-        markers = ((LINE, "path", "path"), ("●", "current", "now"), ("■", "start", "start"),
-                   ("★", "optimum", "min"))
+        path = "path"
+        lanes = lane_specs(config)
+        if lanes:  # a race: the lead's path and each lane's, named in the key
+            path = lead_label(config).replace(" (this run)", "")
+        markers = ((LINE, "path", path),
+                   *((LINE, lane.color, lane.label) for lane in lanes),
+                   ("●", "current", "now"), ("■", "start", "start"), ("★", "optimum", "min"))
         if config.has_bias:
             self._title = ("Loss surface L(w, b)", key(*markers))
             style_plot(plot, plot_title(*self._title), "w (weight)", "b (bias)")
