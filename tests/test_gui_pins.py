@@ -34,6 +34,8 @@ def test_p_pins_the_run_and_the_ghosts_name_what_differs(qtbot, focused):
     change_lr(qtbot, window, 0.03)
     surface, loss, weights = window.surface_plot, window.loss_plot, window.weights_plot
     assert surface.ghosts.legend_texts() == ["lr 0.01"]
+    assert "pinned:" in surface.getPlotItem().titleLabel.text  # named in the title's key
+    assert "lr 0.01" in surface.getPlotItem().titleLabel.text
     assert loss.ghosts.legend_texts() == ["lr 0.01"]
     pin = window.model.pins[0]
     # The surface ghost is the pinned path on L(w); the loss ghost its L(θ_k), 0..4.

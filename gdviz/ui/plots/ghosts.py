@@ -89,8 +89,12 @@ class PinGhosts:
         self._drawn_for = None
 
     def legend_texts(self) -> list[str]:
-        """The legend's entries as shown (for tests and screen readers)."""
-        if self.legend is None or not self.legend.isVisible():
+        """What names the pins drawn: the legend's entries, or (a plot that names them in its
+        title) their labels (for tests and screen readers)."""
+        if self.legend is None:
+            return [p.label(self.model.config) for p in self.model.shown_pins()] \
+                if self._items else []
+        if not self.legend.isVisible():
             return []
         return [label.text for _sample, label in self.legend.items]
 

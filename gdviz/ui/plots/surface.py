@@ -133,7 +133,10 @@ class SurfacePlot(pg.PlotWidget):
         view.sigRangeChanged.connect(self._layout_overlays)
         view.sigResized.connect(self._layout_overlays)
         view.sigRangeChanged.connect(self._on_view_range_changed)
-        self.ghosts = PinGhosts(self.getPlotItem(), model, self._pin_lines, with_legend=True)
+        # Pins and race lanes are named in the title's key: a legend on this small plot hid
+        # the start, the paths and the curve.
+        self.ghosts = PinGhosts(self.getPlotItem(), model, self._pin_lines)
+        self._pins_named: object = None
         # The race's lanes are named in the title's key (rebuild), not in a legend on the plot.
         self.lanes = RaceLanes(self.getPlotItem(), model, self._lane_lines)
 
@@ -144,6 +147,23 @@ class SurfacePlot(pg.PlotWidget):
             with np.errstate(all="ignore"):
                 w, b = finite_only(w, self.model.landscape.curve(w))
         return [(w, b)]
+
+    def _name_pins(self) -> None:
+        """The shown pins in the title's key, in their colours (faded lines)."""
+        pins = self.model.shown_pins()
+        named = (tuple(id(p) for p in pins), self.model.config, self._title)
+        if named == self._pins_named:
+            return
+        self._pins_named = named
+        self._show_title()
+
+    def _show_title(self) -> None:
+        title, legend = self._title
+        config = self.model.config
+        pins = [("╌", pin.color, pin.label(config)) for pin in self.model.shown_pins()]
+        if pins:
+            legend += "<br>pinned: " + key(*pins)
+        set_title(self.getPlotItem(), plot_title(title, legend, self._zoom_note))
 
     def _pin_lines(self, pin: PinnedRun) -> Lines:
         """A pinned run's path: along L(w) for the w-only cells, in (w, b) on the heatmap."""
@@ -239,6 +259,7 @@ class SurfacePlot(pg.PlotWidget):
     def refresh(self) -> None:
         model = self.model
         self.ghosts.sync()
+        self._name_pins()
         self.lanes.sync(self.path)
         landscape = model.landscape
         optimum_b = landscape.optimum[1] if landscape.with_bias else 0.0
@@ -297,7 +318,7 @@ class SurfacePlot(pg.PlotWidget):
         note = f"zoomed out {power_of_ten_text(round(math.log10(zoom)))}×" if zoom > BLOW_UP else ""
         if note != self._zoom_note:
             self._zoom_note = note
-            set_title(self.getPlotItem(), plot_title(*self._title, note))
+            self._show_title()
 
     @staticmethod
     def _visited(history: History, name: str, indices: np.ndarray) -> np.ndarray:
