@@ -3,6 +3,7 @@ stepped and played together, drawn in colour with a legend; the sweep dock and i
 
 from __future__ import annotations
 
+import pytest
 from gui_helpers import action, message
 
 from gdviz.core.config import build_config
@@ -74,10 +75,13 @@ def test_a_learning_rate_race_from_the_race_entries(qtbot, window):
                                                          "lr 0.02"]
 
 
+@pytest.mark.qt_log_ignore("This plugin does not support raise",
+                            "This plugin does not support propagateSizeHints")  # offscreen
 def test_the_sweep_action_shows_the_dock_runs_and_a_chosen_lr_is_applied(qtbot, window):
     panel = window.sweep_panel
     action(window, "actionSweep").trigger()
     assert window.docks.sweep.isVisible()
+    assert window.docks.sweep.isFloating()  # too small beside the graph: a window of its own
     qtbot.waitUntil(lambda: panel.result() is not None and not panel.is_running(),
                     timeout=60_000)
     assert panel.has_current_result()

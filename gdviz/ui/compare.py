@@ -7,7 +7,7 @@ themselves live in the model (`RunModel.pin_board`) and are drawn by the plots' 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 
@@ -17,6 +17,8 @@ from gdviz.core.race import ENTRY_TITLES, OPTIMIZER_RACE, lane_specs, lead_label
 from gdviz.ui.run_model import RunModel
 from gdviz.ui.sweep_panel import SweepPanel
 from gdviz.ui.widgets import named
+
+SWEEP_ROOM = QSize(900, 720)  # the sweep's plots need about this much to be read
 
 
 class Comparison(QObject):
@@ -131,8 +133,15 @@ class Comparison(QObject):
 
     @Slot()
     def _on_sweep_triggered(self) -> None:
-        self.sweep_dock.show()
-        self.sweep_dock.raise_()
+        dock = self.sweep_dock
+        dock.show()
+        if not dock.isFloating():
+            dock.raise_()  # its tab in front
+            if dock.height() < SWEEP_ROOM.height():
+                # Two plots and their controls want room: in a window of their own then (the
+                # user may dock it back).
+                dock.setFloating(True)
+                dock.resize(SWEEP_ROOM)
         if not self.sweep_panel.has_current_result() and not self.sweep_panel.is_running():
             self.sweep_panel.start()
 

@@ -9,6 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGraphicsItem
 
 from gdviz.core.config import ConfigError
 from gdviz.core.history import History
@@ -45,6 +46,7 @@ from gdviz.ui.style import COLORS, key, pen, plot_title
 
 COLOR_BAR_FONT = 9
 CURVE_SAMPLES = 400  # of L(w) across what is drawn
+FRAME_PADDING = 0.04  # the 1-D view's margin around what it frames
 REGRID_MS = 80  # the surface is drawn anew this long after the user's zoom or pan settles
 REGRID_MARGIN = 0.25  # drawn beyond the view on each side, so a short pan needs no new grid
 TANGENT_COLOR = "#0072B2"
@@ -362,7 +364,7 @@ class SurfacePlot(pg.PlotWidget):
             self._draw_curve(w_low, w_high)
             top = float(np.max(landscape.curve(np.array([w_low, w_high]))))
             self.setRange(xRange=(w_low, w_high), yRange=(min(0.0, landscape.min_loss), top),
-                          padding=0.04)
+                          padding=FRAME_PADDING)
         with np.errstate(all="ignore"):
             path_loss = landscape.curve(path_w)
         path_w, path_loss = finite_only(path_w, path_loss)
@@ -386,10 +388,18 @@ class SurfacePlot(pg.PlotWidget):
         set_data(self.optimum, [optimum[0]], [optimum[1]])
 
     def _draw_curve(self, w_low: float, w_high: float) -> None:
+        # Drawn a little beyond the frame: the view's padding would otherwise leave its ends
+        # bare, and a new grid be drawn after every framing.
+        margin = FRAME_PADDING * (w_high - w_low)
+        w_low, w_high = w_low - margin, w_high + margin
         self._drawn = (w_low, w_high, 0.0, 0.0)
         grid = np.linspace(w_low, w_high, CURVE_SAMPLES)
         with np.errstate(all="ignore"):
             self.curve.setData(grid, self.model.landscape.curve(grid))
+        # Its cached pixmap is made anew: a changed curve was once drawn from the old pixmap,
+        # placed at the new bounds (half the parabola and a stray arc on screen).
+        self.curve.curve.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        self.curve.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def _on_view_range_changed(self, *_changed: object) -> None:
         if self._drawn is not None:
