@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 
 from gdviz.core.config import ConfigError
 from gdviz.core.pins import MAX_PINS
@@ -141,7 +141,7 @@ class Comparison(QObject):
                 # Two plots and their controls want room: in a window of their own then (the
                 # user may dock it back).
                 dock.setFloating(True)
-                dock.resize(SWEEP_ROOM)
+                _center_on_screen(dock, SWEEP_ROOM)
         if not self.sweep_panel.has_current_result() and not self.sweep_panel.is_running():
             self.sweep_panel.start()
 
@@ -187,3 +187,15 @@ class Comparison(QObject):
         action = self.sender()
         if isinstance(action, QAction):
             self.model.unpin(int(action.data()))
+
+
+def _center_on_screen(window: QWidget, size: QSize) -> None:
+    """`window` at `size` (or what its screen holds), in the middle of its screen."""
+    screen = window.screen()
+    if screen is None:
+        window.resize(size)
+        return
+    room = screen.availableGeometry()
+    width, height = min(size.width(), room.width()), min(size.height(), room.height())
+    window.setGeometry(room.x() + (room.width() - width) // 2,
+                       room.y() + (room.height() - height) // 2, width, height)
