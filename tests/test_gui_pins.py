@@ -87,19 +87,26 @@ def test_pins_hide_on_another_surface_and_return(qtbot, window):
 
 
 def test_a_ninth_pin_is_refused_in_words(qtbot, window):
-    step(qtbot, window, 1)
-    for _ in range(MAX_PINS):
+    for k in range(MAX_PINS + 1):
+        window.model.set_config(window.model.config.replace(lr=0.001 * (k + 1)))
+        qtbot.waitUntil(lambda: window.model.state == "ready", timeout=10_000)
+        step(qtbot, window, 1)
         window.model.pin_run()
-    window.model.pin_run()
     assert len(window.model.pins) == MAX_PINS
     assert "unpin one first" in message(window)
+    action(window, "actionClearPins").trigger()
+    assert message(window) == f"Cleared {MAX_PINS} pinned runs"
 
 
-def test_a_pin_at_epoch_0_keeps_the_start(qtbot, window):
+def test_nothing_to_pin_at_epoch_0_and_the_same_run_is_pinned_once(qtbot, window):
     window.model.pin_run()
-    (pin,) = window.model.pins
-    assert pin.epochs == 0
-    assert list(pin.trajectory("w")) == [0.0]
+    assert window.model.pins == ()
+    assert "step or play the run first" in message(window)
+    step(qtbot, window, 2)
+    window.model.pin_run()
+    window.model.pin_run()
+    assert len(window.model.pins) == 1
+    assert "pinned already" in message(window)
 
 
 def click_at(qtbot, plot, x: float, y: float) -> None:

@@ -88,3 +88,19 @@ def test_the_sweep_action_shows_the_dock_runs_and_a_chosen_lr_is_applied(qtbot, 
     panel.lr_chosen.emit(0.02)
     qtbot.waitUntil(lambda: window.model.config.lr == 0.02, timeout=5000)
     assert "learning rate 0.02 chosen on the sweep" in message(window)
+
+
+def test_a_diverged_lane_does_not_zoom_the_surface_away_from_the_others(qtbot, window):
+    comparison = window.comparison
+    for entry, entry_action in comparison.race_entry_actions.items():
+        entry_action.setChecked(entry == "lr×4")  # lr 0.04 > the critical 1/30: diverges
+    window.model.set_config(window.model.config.replace(epochs=200))
+    qtbot.waitUntil(lambda: window.model.state == "ready", timeout=10_000)
+    action(window, "actionRace").trigger()
+    qtbot.waitUntil(lambda: window.model.race_track is not None, timeout=10_000)
+    window.model.run_to_end()
+    qtbot.waitUntil(lambda: window.model.state == "finished", timeout=20_000)
+    window._on_model_updated()
+    assert window.model.race_track.diverged_at(0) is not None
+    (x0, x1), _ = window.surface_plot.getViewBox().viewRange()
+    assert x1 - x0 < 10  # framed on the lead (0 → 2), not on the overflowing lane

@@ -74,19 +74,29 @@ def test_pins_are_comparable_only_over_the_same_parameters_and_data():
 
 
 def test_at_most_eight_pins_each_its_own_colour_and_unpinning_frees_one():
-    config = build_config("numpy", {"epochs": 2})
-    history = trained(config)
     board = PinBoard()
-    for _ in range(MAX_PINS):
-        board.pin(config, history, landscape_for(config))
+    configs = [build_config("numpy", {"epochs": 2, "lr": 0.001 * (k + 1)}) for k in range(9)]
+    for config in configs[:MAX_PINS]:
+        board.pin(config, trained(config), landscape_for(config))
     assert len({p.color for p in board}) == MAX_PINS
     with pytest.raises(PinError, match="unpin one first"):
-        board.pin(config, history, landscape_for(config))
+        board.pin(configs[8], trained(configs[8]), landscape_for(configs[8]))
     freed = board.unpin(3).color
-    assert board.pin(config, history, landscape_for(config)).color == freed
+    assert board.pin(configs[8], trained(configs[8]), landscape_for(configs[8])).color == freed
     board.clear()
     assert len(board) == 0
     assert set(PIN_COLORS) >= {p.color for p in board}
+
+
+def test_the_same_run_twice_or_a_run_of_no_epochs_is_not_pinned():
+    config = build_config("numpy", {"epochs": 3})
+    board = PinBoard()
+    board.pin(config, trained(config), landscape_for(config))
+    with pytest.raises(PinError, match="pinned already"):
+        board.pin(config, trained(config), landscape_for(config))
+    empty = History(("w",), (0.0,), 4)
+    with pytest.raises(PinError, match="step or play the run first"):
+        board.pin(config.replace(lr=0.02), empty, landscape_for(config))
 
 
 def test_nothing_to_pin_before_the_run_starts():

@@ -138,6 +138,10 @@ class PinBoard:
             raise PinError("nothing to pin yet: the run is still starting")
         if len(self._pins) >= MAX_PINS:
             raise PinError(f"{MAX_PINS} runs are pinned already: unpin one first")
+        if len(history) == 0:
+            raise PinError("nothing to pin yet: step or play the run first")
+        if any(p.config == config and p.epochs == len(history) for p in self._pins):
+            raise PinError("this run is pinned already: change a setting, then pin again")
         used = {p.color for p in self._pins}
         color = next(c for c in PIN_COLORS if c not in used)
         pinned = PinnedRun.from_history(config, history, landscape, color)

@@ -41,8 +41,9 @@ ENTRY_TITLES: Mapping[str, str] = MappingProxyType({
 OPTIMIZER_RACE = ("sgd", "momentum", "adam")  # lilipads' classic three, on the notebook's data
 LR_RACE = ("lr×0.5", "lr×2", "lr×4")
 MAX_LANES = 8  # the lead and up to seven others
-# The lanes' colours: distinct from the lead's (orange path) and from the pins' muted set.
-LANE_COLORS = ("#0072B2", "#CC79A7", "#009E73", "#56B4E9", "#F0E442", "#000000", "#D55E00")
+# The lanes' colours: none of the lead's (orange path, blue loss and w, pink b, green
+# optimum), so a lane is never taken for a curve of this run.
+LANE_COLORS = ("#332288", "#117733", "#AA4499", "#44AA99", "#999933", "#882255", "#6699CC")
 
 
 @dataclass(frozen=True)

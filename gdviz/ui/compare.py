@@ -125,9 +125,8 @@ class Comparison(QObject):
     def _on_model_run_reset(self) -> None:
         racing = bool(self.model.config.race)
         self.action_race.blockSignals(True)
-        self.action_race.setChecked(racing)
+        self.action_race.setChecked(racing)  # checked while racing; R again ends it
         self.action_race.blockSignals(False)
-        self.action_race.setText("End the race" if racing else "Race")
 
     # --- sweep -----------------------------------------------------------------------------------
 
@@ -147,6 +146,7 @@ class Comparison(QObject):
 
     @Slot(float)
     def _on_sweep_panel_lr_chosen(self, lr: float) -> None:
+        lr = float(f"{lr:.3g}")  # a point on a log axis: 0.0195, not 0.0195157
         config = self.model.config
         try:
             new = config.replace(lr=lr)

@@ -168,10 +168,13 @@ class RunModel(QObject):
             self._schedule_redraw()
 
     def clear_pins(self) -> None:
-        if len(self.pin_board):
+        count = len(self.pin_board)
+        if count:
             self.pin_board.clear()
             self.pins_changed.emit()
             self._schedule_redraw()
+        self.message.emit(f"Cleared {count} pinned run{'s' if count != 1 else ''}" if count
+                          else "No pinned runs to clear")
 
     # --- commands: each goes to the session, then the views are told ---------------------------
 

@@ -287,8 +287,12 @@ class SurfacePlot(pg.PlotWidget):
         # (Up to the cursor also while sub-stepping: a phase change never moves the view.)
         points_w = np.append(path_w, (landscape.optimum[0], start[0]))
         points_b = np.append(path_b, (optimum_b, start[1]))
-        if model.race_track is not None:  # a race: every lane's path in view too
-            for lane_history in model.race_track.histories:
+        if model.race_track is not None:  # a race: every lane's path in view too, but a
+            # diverged lane's would zoom the surface out until the others are dots
+            track = model.race_track
+            for index, lane_history in enumerate(track.histories):
+                if track.diverged_at(index) is not None:
+                    continue
                 lane_w, lane_b = self._path(lane_history, min(model.cursor, len(lane_history)))
                 points_w, points_b = np.append(points_w, lane_w), np.append(points_b, lane_b)
         if history is not None and phase.shown != model.cursor:  # before the update: θ_{k−1}
