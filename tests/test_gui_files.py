@@ -228,6 +228,7 @@ def test_export_trace_equals_gdviz_run(qtbot, monkeypatch, tmp_path, window, nam
         assert [float(r["w"]) for r in rows] == [e["w"] for e in epochs]
         assert [float(r["loss"]) for r in rows] == [e["loss"] for e in epochs]
     else:
+        window._on_model_updated()  # the log panel as drawn now (the test runs no frames)
         assert path.read_text(encoding="utf-8").splitlines() == window.log_panel.toPlainText(
         ).splitlines()
 
