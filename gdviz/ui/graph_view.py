@@ -64,6 +64,7 @@ class _NodeItems:
     grad: QGraphicsSimpleTextItem
     badge: QGraphicsEllipseItem
     kind: str
+    look: NodeLook | None = None  # what the items show now
 
 
 class GraphView(QGraphicsView):
@@ -329,6 +330,19 @@ class GraphView(QGraphicsView):
                            at_start=epoch == 0)
         for key, items in self._items.items():
             look = looks[key]
+            if look != items.look:  # items left as they are repaint nothing
+                self._show_look(items, look)
+        self._lit = frozenset(key for key, look in looks.items() if look.lit)
+        numbered = [(look.step, key) for key, look in looks.items() if look.step is not None]
+        self._focus = max(numbered)[1] if numbered else None  # the node lit last
+        if self._title is not None:
+            self._title.setText(_title(graph, epoch, phase))
+        self._fit()
+
+    @staticmethod
+    def _show_look(items: _NodeItems, look: NodeLook) -> None:
+        previous, items.look = items.look, look
+        if previous is None or previous.lit != look.lit:
             color = QColor(KIND_COLORS[items.kind] if look.lit else GREY_LINE)
             fill = QColor(color) if look.lit else QColor(GREY_FILL)
             if look.lit:
@@ -336,20 +350,17 @@ class GraphView(QGraphicsView):
             items.box.setPen(QPen(color, 2.5 if look.lit else 1.0))
             items.box.setBrush(QBrush(fill))
             items.texts[0].setBrush(QColor(INK if look.lit else GREY_INK))
+        if previous is None or previous.value != look.value:
             items.value.setText(look.value)
+        if previous is None or previous.grad != look.grad:
             items.grad.setText(_grad_text(look.grad))
+        if previous is None or previous.step != look.step:
             items.badge.setVisible(look.step is not None)
             number = items.badge.childItems()[0]
             assert isinstance(number, QGraphicsSimpleTextItem)
             number.setText(str(look.step or ""))
-            number.setPos(-number.boundingRect().width() / 2, -number.boundingRect().height() / 2)
-        self._lit = frozenset(key for key, look in looks.items() if look.lit)
-        numbered = [(look.step, key) for key, look in looks.items() if look.step is not None]
-        self._focus = max(numbered)[1] if numbered else None  # the node lit last
-        if self._title is not None:
-            self._title.setText(_title(graph, epoch, phase))
-        self._fit()
-        self.viewport().update()
+            number.setPos(-number.boundingRect().width() / 2,
+                          -number.boundingRect().height() / 2)
 
     # --- fitting -----------------------------------------------------------------------------
 

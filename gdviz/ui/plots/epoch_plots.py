@@ -20,6 +20,7 @@ from gdviz.ui.plots.common import (
     LABEL_SAMPLES,
     LINE,
     WHOLE_RUN_EPOCHS,
+    PixelBinnedPlotItem,
     apply_font_scale,
     curve_range,
     decimated_indices,
@@ -35,6 +36,7 @@ from gdviz.ui.plots.common import (
 )
 from gdviz.ui.plots.ghosts import Lines, PinGhosts, RaceLanes
 from gdviz.ui.plots.labels import pick_spot, place_text, scene_points, text_item, text_size
+from gdviz.ui.plots.markers import Markers
 from gdviz.ui.plots.overlays import OVERLAY_Z, ArrowOverlay, ScenePoints
 from gdviz.ui.plots.phase import PhaseView, phase_view, update_text
 from gdviz.ui.run_model import RunModel
@@ -85,7 +87,7 @@ class EpochPlot(pg.PlotWidget):
 
     def __init__(self, model: RunModel, object_name: str,
                  axis_items: dict[str, pg.AxisItem] | None = None) -> None:
-        super().__init__(enableMenu=False, axisItems=axis_items)
+        super().__init__(plotItem=PixelBinnedPlotItem(enableMenu=False, axisItems=axis_items))
         self.setObjectName(object_name)
         self.model = model
         plot = self.getPlotItem()
@@ -200,7 +202,7 @@ class LossPlot(QWidget):
         style_plot(self.plot.getPlotItem(), self.TITLE, "epoch", "")
         self.curve = self.plot.plot(pen=pen("loss", 3))
         self.tail = self.plot.plot(pen=pen("loss", 3))
-        self.marker = pg.ScatterPlotItem(size=16, brush=COLORS["current"], pen=pg.mkPen("w"))
+        self.marker = Markers(size=16, brush=COLORS["current"], pen=pg.mkPen("w"))
         self.plot.addItem(self.marker)
         self.log_check = QCheckBox("log scale")
         self.log_check.setObjectName("logScaleCheck")
@@ -358,8 +360,7 @@ class WeightsPlot(EpochPlot):
             self.addItem(self.optimum_lines[name])
             self.addItem(self.optimum_labels[name], ignoreBounds=True)
         # Lecture mode: the parameters shown while sub-stepping, the update as an arrow.
-        self.markers = {name: pg.ScatterPlotItem(size=13, brush=COLORS[name],
-                                                 pen=pg.mkPen("w", width=2))
+        self.markers = {name: Markers(size=13, brush=COLORS[name], pen=pg.mkPen("w", width=2))
                         for name in ("w", "b")}
         self.step_arrows = {name: ArrowOverlay(self, name) for name in ("w", "b")}
         for marker in self.markers.values():

@@ -29,6 +29,7 @@ from gdviz.ui.plots.labels import (
     text_size,
     wrap_to,
 )
+from gdviz.ui.plots.markers import Markers
 from gdviz.ui.plots.phase import PhaseView, phase_view
 from gdviz.ui.run_model import RunModel
 from gdviz.ui.style import COLORS, key, pen, plot_title
@@ -51,8 +52,8 @@ class FitPlot(pg.PlotWidget):
         self.line = self.plot(pen=pen("fit", 3.5))
         self.points = pg.ScatterPlotItem(size=14, brush=COLORS["data"], pen=pg.mkPen("w"))
         cache_static(self.best, self.points)
-        self.prediction = pg.ScatterPlotItem(symbol="d", size=22, brush=COLORS["current"],
-                                             pen=pg.mkPen("w", width=2))
+        self.prediction = Markers(symbol="d", size=22, brush=COLORS["current"],
+                                  pen=pg.mkPen("w", width=2))
         self.label = text_item("text", 14)
         # Lecture mode's forward pass: the trainer's predictions on the line and each residual
         # from the data point to its prediction; made once, hidden for a whole epoch.

@@ -182,6 +182,10 @@ class RaceLanes:
             if self.legend is not None and items:
                 self.legend.addItem(items[0], lane.label)
 
+    def invalidate(self) -> None:
+        """New data at the next sync (the plot's view changed)."""
+        self._drawn = None
+
     def legend_texts(self) -> list[str]:
         """The lanes' names, the lead (this run) first; empty outside a race."""
         track = self.model.race_track

@@ -38,7 +38,8 @@ from gdviz.ui.plots.common import (
     style_plot,
 )
 from gdviz.ui.plots.ghosts import Lines, PinGhosts, RaceLanes
-from gdviz.ui.plots.labels import scene_points
+from gdviz.ui.plots.labels import scene_points, thinned_for_screen
+from gdviz.ui.plots.markers import Markers
 from gdviz.ui.plots.overlays import ArrowOverlay, PointLabel, ScenePoints, TangentOverlay
 from gdviz.ui.plots.phase import PhaseView, phase_view, update_text
 from gdviz.ui.run_model import RunModel
@@ -95,6 +96,7 @@ class SurfacePlot(pg.PlotWidget):
         self._regrid_timer = QTimer(self, singleShot=True, interval=REGRID_MS)
         self._regrid_timer.timeout.connect(self._on_regrid_timer_timeout)
         self._path_key: object = None  # what refresh() last drew the path for
+        self._thinned_for: tuple[float, float] | None = None  # the pixel size paths were thinned at
         self._title = ("", "")
         self._zoom_note = ""
         colormap = pg.colormap.get("viridis")
@@ -115,12 +117,12 @@ class SurfacePlot(pg.PlotWidget):
         # The path is a plain line; dots only on the latest points (thousands of symbols are
         # slow in pyqtgraph, and the recent steps are the ones a lecture talks about).
         self.path = pg.PlotDataItem(pen=pen("path", 2.5))
-        self.recent = pg.ScatterPlotItem(size=8, brush=COLORS["path"], pen=None)
-        self.optimum = pg.ScatterPlotItem(symbol="star", size=26, brush=COLORS["optimum"],
-                                          pen=pg.mkPen("w", width=1.5))
-        self.start = pg.ScatterPlotItem(symbol="s", size=14, brush=COLORS["start"], pen=None)
-        self.current = pg.ScatterPlotItem(symbol="o", size=22, brush=COLORS["current"],
-                                          pen=pg.mkPen("w", width=2.5))
+        self.recent = Markers(size=8, brush=COLORS["path"])
+        self.optimum = Markers(symbol="star", size=26, brush=COLORS["optimum"],
+                               pen=pg.mkPen("w", width=1.5))
+        self.start = Markers(symbol="s", size=14, brush=COLORS["start"])
+        self.current = Markers(symbol="o", size=22, brush=COLORS["current"],
+                               pen=pg.mkPen("w", width=2.5))
         for item in (self.image, self.curve, self.path, self.recent, self.optimum, self.start,
                      self.current):
             self.addItem(item)
@@ -148,7 +150,7 @@ class SurfacePlot(pg.PlotWidget):
         if not self.model.landscape.with_bias:
             with np.errstate(all="ignore"):
                 w, b = finite_only(w, self.model.landscape.curve(w))
-        return [(w, b)]
+        return [self._thinned(w, b)]
 
     def _name_pins(self) -> None:
         """The shown pins in the title's key, in their colours (faded lines)."""
@@ -176,7 +178,26 @@ class SurfacePlot(pg.PlotWidget):
         else:
             with np.errstate(all="ignore"):
                 xs, ys = finite_only(w, self.model.landscape.curve(w))
-        return [(xs, ys)]
+        return [self._thinned(xs, ys)]
+
+    def _thinned(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A path thinned for the view as it is now; a zoom draws it anew (_rethin)."""
+        view = self.getViewBox()
+        self._thinned_for = view.viewPixelSize()
+        return thinned_for_screen(view, xs, ys)
+
+    def _rethin(self) -> None:
+        """The paths were thinned for other pixels (a zoom, a new framing): thin them again,
+        so that a zoom never shows the thinning."""
+        if self._thinned_for is None:
+            return
+        now, then = self.getViewBox().viewPixelSize(), self._thinned_for
+        if all(math.isclose(a, b, rel_tol=0.05) for a, b in zip(now, then, strict=True)):
+            return
+        self._path_key = None
+        self.lanes.invalidate()
+        self.ghosts.invalidate()
+        self.refresh()
 
     @Slot(float, float)
     def _on_view_left_clicked(self, x: float, y: float) -> None:
@@ -354,7 +375,7 @@ class SurfacePlot(pg.PlotWidget):
             self._clear_path()
             self.start.setData(xs[:1], ys[:1])
             return
-        set_data(self.path, xs, ys)
+        set_data(self.path, *self._thinned(xs, ys))
         set_data(self.recent, xs[-RECENT_DOTS:], ys[-RECENT_DOTS:])
         if len(xs):
             set_data(self.start, xs[:1], ys[:1])
@@ -413,6 +434,7 @@ class SurfacePlot(pg.PlotWidget):
         """Draw the surface anew for what the view shows when the user zoomed or panned past
         what is drawn: it is exact at any zoom (a grid from the sufficient statistics costs a
         few ms), never a blurred enlargement or an empty margin."""
+        self._rethin()
         drawn = self._drawn
         if drawn is None:
             return

@@ -1,0 +1,86 @@
+"""A few symbols at data points (the current point, the start, the optimum), drawn by Qt alone.
+
+pyqtgraph's ScatterPlotItem works out its bounds and paints in Python at every repaint of any
+part of its plot: with ten of them in the window that was 1-3 ms of every lecture-mode frame
+and of every GIF frame. A marker here is one QGraphicsPathItem per point that ignores the
+view's scaling (its symbol keeps its size in pixels) and is only moved when its point moves.
+For many points (the data) pyqtgraph's ScatterPlotItem stays the better choice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from numpy.typing import ArrayLike
+from pyqtgraph.graphicsItems.ScatterPlotItem import Symbols
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QPainter, QPen, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
+
+
+class Markers(pg.GraphicsObject):
+    """`symbol` (a pyqtgraph symbol name) of `size` px at each (x, y) of setData."""
+
+    def __init__(self, symbol: str = "o", size: float = 10.0, brush: Any = None,
+                 pen: Any = None) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
+        self._symbol = QTransform.fromScale(size, size).map(Symbols[symbol])
+        self._pen = QPen(Qt.PenStyle.NoPen) if pen is None else pg.mkPen(pen)
+        self._brush = pg.mkBrush(brush)
+        self._size = size
+        self._xs = self._ys = np.empty(0)
+        self._dots: list[QGraphicsPathItem] = []
+
+    # --- the ScatterPlotItem calls gdviz uses ----------------------------------------------------
+
+    # camelCase: the names pyqtgraph's items and ViewBox use.
+    def setData(self, xs: ArrayLike = (), ys: ArrayLike = ()) -> None:
+        xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        if xs.shape != ys.shape:
+            raise ValueError(f"{len(xs)} x values for {len(ys)} y values")
+        bounds_before = self._bounds()
+        self._xs, self._ys = xs, ys
+        while len(self._dots) < len(xs):
+            dot = QGraphicsPathItem(self._symbol, self)
+            dot.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            dot.setPen(self._pen)
+            dot.setBrush(self._brush)
+            self._dots.append(dot)
+        for index, dot in enumerate(self._dots):
+            shown = index < len(xs) and bool(np.isfinite(xs[index]) and np.isfinite(ys[index]))
+            if shown:
+                dot.setPos(xs[index], ys[index])
+            if dot.isVisible() != shown:
+                dot.setVisible(shown)
+        if self._bounds() != bounds_before:
+            self.informViewBoundsChanged()
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._xs, self._ys
+
+    def dataBounds(self, ax: int, frac: float = 1.0,
+                   orthoRange: object = None) -> tuple[float | None, float | None]:
+        """What the ViewBox asks when it frames its items (`frac`, `orthoRange`: unused)."""
+        values = self._xs if ax == 0 else self._ys
+        values = values[np.isfinite(values)]
+        if not len(values):
+            return None, None
+        return float(values.min()), float(values.max())
+
+    def pixelPadding(self) -> float:
+        return self._size / 2 + self._pen.widthF()
+
+    # --- a container draws nothing itself --------------------------------------------------------
+
+    def boundingRect(self) -> QRectF:
+        return QRectF()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        pass
+
+    def _bounds(self) -> tuple[object, object]:
+        return self.dataBounds(0), self.dataBounds(1)
