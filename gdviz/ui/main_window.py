@@ -59,7 +59,7 @@ from gdviz.ui.plots import ContributionsPlot, FitPlot, LossPlot, SurfacePlot, We
 from gdviz.ui.run_model import RunModel
 from gdviz.ui.screen import epoch_texts, fit_to_screen, fix_size_for
 from gdviz.ui.step_panel import StepPanel
-from gdviz.ui.style import bold, configure_pyqtgraph
+from gdviz.ui.style import bold, configure_pyqtgraph, flatten_scroll_bars, flatten_slider
 from gdviz.ui.surface3d import Surface3DView
 from gdviz.ui.sweep_panel import SweepPanel
 from gdviz.ui.widgets import named
@@ -119,6 +119,8 @@ class MainWindow(QMainWindow):
         self.exports = ExportActions(self, self.model)
         self.setAcceptDrops(True)  # a session or a CSV dropped on the window opens
         self._make_menus()
+        flatten_scroll_bars(self)
+        flatten_slider(self.timeline_slider)
         if remember:
             self._restore_window()
 

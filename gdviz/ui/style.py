@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QPen
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QSlider, QWidget
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 COLORS = {
@@ -41,6 +41,39 @@ def use_projector_font(app: QApplication) -> None:
     font = app.font()
     font.setPointSize(BASE_POINT_SIZE + 1)
     app.setFont(font)
+
+
+# Flat scroll bars and timeline: Fusion paints a 14 px scroll bar in ~1 ms and the timeline in
+# ~0.7 ms, and the panels' bars repaint at every sub-step (their text changes). A style sheet on
+# these few widgets alone paints them in ~0.04 ms; on the application it would slow every paint.
+FLAT_SCROLL_BAR = """
+QScrollBar:vertical { background: #F0F0F0; width: 14px; margin: 0; border: none; }
+QScrollBar:horizontal { background: #F0F0F0; height: 14px; margin: 0; border: none; }
+QScrollBar::handle { background: #BDBDBD; border-radius: 4px; }
+QScrollBar::handle:hover { background: #8E8E8E; }
+QScrollBar::handle:vertical { min-height: 28px; margin: 2px 3px; }
+QScrollBar::handle:horizontal { min-width: 28px; margin: 3px 2px; }
+QScrollBar::add-line, QScrollBar::sub-line { width: 0; height: 0; border: none; }
+QScrollBar::add-page, QScrollBar::sub-page { background: none; }
+"""
+FLAT_SLIDER = """
+QSlider::groove:horizontal { height: 6px; background: #D0D0D0; border-radius: 3px; }
+QSlider::sub-page:horizontal { height: 6px; background: #E6A27A; border-radius: 3px; }
+QSlider::handle:horizontal { width: 16px; margin: -6px 0; border-radius: 8px;
+                             background: #D55E00; border: 2px solid white; }
+QSlider::handle:horizontal:hover { background: #B04A00; }
+"""
+
+
+def flatten_scroll_bars(root: QWidget) -> None:
+    """Every scroll area's bars under `root` in the flat style (the plots have none shown)."""
+    for area in root.findChildren(QAbstractScrollArea):
+        for bar in (area.verticalScrollBar(), area.horizontalScrollBar()):
+            bar.setStyleSheet(FLAT_SCROLL_BAR)
+
+
+def flatten_slider(slider: QSlider) -> None:
+    slider.setStyleSheet(FLAT_SLIDER)
 
 
 def key(*entries: tuple[str, str, str]) -> str:
