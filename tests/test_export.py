@@ -460,3 +460,40 @@ def test_a_window_that_exported_an_animation_is_still_freed_at_once(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "freed"
+
+
+def test_each_gif_frame_decodes_to_the_picture_painted(tmp_path):
+    """Only the changed rectangle of a frame is quantized and written: decoded, every frame
+    is still the whole picture, and a repeated picture lengthens the frame before."""
+    import numpy as np
+    from PIL import Image
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from gdviz.ui import export
+
+    def picture(x: int, color: str) -> QImage:
+        image = QImage(120, 80, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(QColor("white"))
+        painter = QPainter(image)
+        painter.fillRect(QRect(x, 20, 15, 30), QColor(color))
+        painter.fillRect(QRect(5, 60, 110, 4), QColor("#0072B2"))  # never changes
+        painter.end()
+        return image
+
+    pictures = [picture(10, "#D55E00"), picture(40, "#D55E00"), picture(40, "#D55E00"),
+                picture(40, "#009E73"), picture(90, "#009E73")]
+    path = tmp_path / "frames.gif"
+    sink = export._GifSink(path, pictures, duration_ms=100)
+    for image in pictures:
+        sink.add(image)
+    sink.close()
+    expected = [pictures[i] for i in (0, 1, 3, 4)]  # the third repeats the second
+    with Image.open(path) as gif:
+        assert gif.n_frames == len(expected)
+        for index, image in enumerate(expected):
+            gif.seek(index)
+            assert gif.info["duration"] == (200 if index == 1 else 100)
+            decoded = np.asarray(gif.convert("RGB"))
+            painted = np.asarray(export._rgb(image))
+            assert np.array_equal(decoded, painted), f"frame {index}"
