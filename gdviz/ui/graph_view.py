@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -89,6 +89,7 @@ class GraphView(QGraphicsView):
         self._lit_as: object = None  # the (built_for, phase) the items are lit for
         self._items: dict[int, _NodeItems] = {}
         self._title: QGraphicsSimpleTextItem | None = None
+        self._title_room: QRectF | None = None  # of a graph's title at its widest
         self._lit: frozenset[int] = frozenset()
         self._focus: int | None = None
         self._fitted: tuple[object, ...] = ()  # what the zoom was last chosen for
@@ -199,6 +200,7 @@ class GraphView(QGraphicsView):
     def _clear(self) -> None:
         self.scene().clear()
         self._items, self._title, self._lit, self._message = {}, None, frozenset(), ""
+        self._title_room = None
         self._focus = None
 
     def _draw(self) -> None:
@@ -214,6 +216,13 @@ class GraphView(QGraphicsView):
         rects = self._place(graph, widths, 2.5 * line, height)
         self._title = self._text("", self._font(bold=True))  # two lines: what, and the phase
         self._title.setPos(min(rect.left() for rect in rects.values()), 0)
+        # The room of the widest title of any phase: a phase's title never changes the fit.
+        metrics = QFontMetricsF(self._title.font())
+        last = self._built_for[0].epochs if self._built_for is not None else 1
+        titles = [_title(graph, epoch, phase) for epoch in (0, last) for phase in (None, *Phase)]
+        self._title_room = QRectF(self._title.pos(), QSizeF(
+            max(metrics.horizontalAdvance(line) for text in titles for line in text.split("\n")),
+            2 * metrics.lineSpacing()))
         for node in graph.nodes:
             rect = rects[(node.layer, node.order)]
             self._items[node.key] = self._node(node, rect, fonts, line)
@@ -366,16 +375,19 @@ class GraphView(QGraphicsView):
 
     def _fit(self) -> None:
         """Fit the scene in the view, but never shrink the text below readable."""
-        rect = self.scene().itemsBoundingRect().adjusted(-6, -6, 6, 6)
+        rect = self._scene_extent().adjusted(-6, -6, 6, 6)
         view = self.viewport().rect()
-        if (rect, view.size(), self._focus) == self._fitted:
+        fits = (not rect.isEmpty() and not view.isEmpty()
+                and min(view.width() / rect.width(), view.height() / rect.height()) >= MIN_ZOOM)
+        # The node lit last matters only when the graph does not fit.
+        fitted = (rect, view.size(), None if fits else self._focus)
+        if fitted == self._fitted:
             return  # a phase that only changed texts and colours: no new zoom, a cheaper paint
-        self._fitted = (rect, view.size(), self._focus)
+        self._fitted = fitted
         self.setSceneRect(rect)
         if rect.isEmpty() or view.isEmpty():
             return
         zoom = min(view.width() / rect.width(), view.height() / rect.height())
-        fits = zoom >= MIN_ZOOM
         zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
         self.resetTransform()
         self.scale(zoom, zoom)
@@ -384,6 +396,17 @@ class GraphView(QGraphicsView):
             self.centerOn(rect.center())
         else:  # too big to show whole at a readable size: the node lit last stays in sight
             self.centerOn(focus.box)
+
+    def _scene_extent(self) -> QRectF:
+        """What the view fits: the graph and its title's room (not the title as it is now:
+        its length follows the phase, and a new fit repaints the whole view)."""
+        if self._title is None or self._title_room is None:
+            return self.scene().itemsBoundingRect()
+        rect = QRectF(self._title_room)
+        for item in self.scene().items():
+            if item.parentItem() is None and item is not self._title:
+                rect |= item.sceneBoundingRect()
+        return rect
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
