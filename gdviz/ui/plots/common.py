@@ -245,7 +245,8 @@ def style_plot(plot: pg.PlotItem, title: str, x_label: str, y_label: str) -> Non
         plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
-def set_data(item: pg.PlotDataItem | pg.ScatterPlotItem, xs: ArrayLike, ys: ArrayLike) -> None:
+def set_data(item: pg.PlotDataItem | pg.PlotCurveItem | pg.ScatterPlotItem, xs: ArrayLike,
+             ys: ArrayLike) -> None:
     """item.setData(xs, ys) unless it shows exactly that already: pyqtgraph rebuilds its points
     and bounds on every setData, and a sub-step leaves most items where they were."""
     old = item.getOriginalDataset() if isinstance(item, pg.PlotDataItem) else item.getData()

@@ -490,7 +490,7 @@ class WeightsPlot(EpochPlot):
         for arrow in arrows:
             arrow.layout(taken, drawn)
 
-    def _curve_points(self, lines: list[pg.PlotDataItem]) -> ScenePoints:
+    def _curve_points(self, lines: list[pg.PlotCurveItem]) -> ScenePoints:
         """Scene points along the weight curves (at most LABEL_SAMPLES of a long run) and
         `lines`: the arrows' labels keep clear of them."""
         history = self.model.history
@@ -502,7 +502,7 @@ class WeightsPlot(EpochPlot):
             xs.append(epochs.astype(float))
             ys.append(symlog(values[epochs]) if self._symlog else values[epochs].astype(float))
         for line in lines:
-            x, y = line.getOriginalDataset()
+            x, y = line.getData()
             if x is not None and y is not None:
                 xs.append(np.asarray(x, dtype=float))
                 ys.append(np.asarray(y, dtype=float))
