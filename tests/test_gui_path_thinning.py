@@ -63,7 +63,7 @@ def test_the_surface_path_of_a_long_run_is_thinned_and_drawn_anew_when_zoomed(qt
     qtbot.waitUntil(lambda: model.state == "finished", timeout=60_000)
     window._on_model_updated()
     surface = window.surface_plot
-    drawn_x, drawn_y = surface.path.getData()
+    drawn_x, _drawn_y = surface.path.getData()
     visited = len(model.history) + 1
     assert len(drawn_x) < visited / 3  # the converged tail piles into a pixel
     assert surface.current.getData()[0][-1] == drawn_x[-1]

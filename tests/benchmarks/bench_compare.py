@@ -184,16 +184,20 @@ def warm_up(window: Any, config: Any, seconds: float = 1.0) -> None:
 
 
 def race_in_window(single: Any, race: Any, repeats: int, profile: bool,
-                   variant: str, parts: bool = False) -> tuple[dict[str, list[float]], bool]:
+                   variant: str, parts: bool = False, solos: dict[str, Any] | None = None
+                   ) -> tuple[dict[str, list[float]], bool]:
+    """`solos`: each lane's optimizer played alone too (name -> config), for the race against
+    the mean of its four runs alone."""
     print(f"   window {variant}:")
     window = build_window("nn", RACE_EPOCHS)
-    times: dict[str, list[float]] = {"single": [], "race": []}
-    redraws: dict[str, list[int]] = {"single": [], "race": []}
+    plays = {"single": single, **(solos or {}), "race": race}
+    times: dict[str, list[float]] = {name: [] for name in plays}
+    redraws: dict[str, list[int]] = {name: [] for name in plays}
     loads: list[str] = []
-    warm_up(window, single)
-    warm_up(window, race)
+    for config in plays.values():
+        warm_up(window, config)
     for _ in range(repeats):
-        for name, config in (("single", single), ("race", race)):
+        for name, config in plays.items():
             use_config(window, config)
             elapsed, seen = play_to_end(window, RACE_EPOCHS)
             times[name].append(elapsed)
@@ -218,6 +222,18 @@ def race_in_window(single: Any, race: Any, repeats: int, profile: bool,
           + ", ".join(f"{r / s:.2f}" for r, s in zip(times["race"], times["single"],
                                                       strict=True))
           + f"; loads after each repeat: {'; '.join(loads)}")
+    if solos:
+        for name in solos:
+            print(f"      {name + ' alone:':15s}{median(times[name]):7.3f} s  "
+                  f"{fmt_runs(times[name])}; redraws {redraws[name]}")
+        # Per repeat: the race against the mean of the four optimizers' runs alone then.
+        per_repeat = [times["race"][i] * len(RACE)
+                      / (times["single"][i] + sum(times[name][i] for name in solos))
+                      for i in range(repeats)]
+        mean_alone = (t_single + sum(median(times[name]) for name in solos)) / len(RACE)
+        print(f"      ratio race / the mean of its four optimizers' runs alone "
+              f"({mean_alone:.3f} s): {t_race / mean_alone:.2f} (the same target read as "
+              f"'one run' of any lane); per repeat " + ", ".join(f"{r:.2f}" for r in per_repeat))
     return times, gl_made
 
 
@@ -233,8 +249,10 @@ def bench_race(repeats: int, profile: bool) -> None:
     print(f"   one run: {single.optimizer} lr {single.lr:g}; race: lead + "
           f"{len(lanes)} lanes ({', '.join(lane.label for lane in lanes)})")
     windows = {}
+    solos = {entry: lane_specs(single.replace(race=(entry,)))[0].config
+             for entry in RACE if lane_specs(single.replace(race=(entry,)))}
     windows["as shipped"], gl_made = race_in_window(single, race, repeats, profile,
-                                                    "as shipped", parts=True)
+                                                    "as shipped", parts=True, solos=solos)
     print(f"      (the 3-D view's OpenGL widget was made in this window: {gl_made})")
 
     print(f"   without a window (make_trainer(config), step() x {RACE_EPOCHS:,}, "

@@ -39,8 +39,8 @@ class Markers(pg.GraphicsObject):
     # camelCase: the names pyqtgraph's items and ViewBox use.
     def setData(self, xs: ArrayLike = (), ys: ArrayLike = ()) -> None:
         xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
-        if xs.shape != ys.shape:
-            raise ValueError(f"{len(xs)} x values for {len(ys)} y values")
+        count = min(len(xs), len(ys))  # a point needs both (as pyqtgraph draws it)
+        xs, ys = xs[:count], ys[:count]
         bounds_before = self._bounds()
         self._xs, self._ys = xs, ys
         while len(self._dots) < len(xs):

@@ -397,7 +397,8 @@ class SurfacePlot(pg.PlotWidget):
         if self.model.history is not None:
             # The current point at the loss the loss plot shows for this epoch.
             current = self.model.session.loss_after(shown)
-            set_data(self.current, path_w[-1:], [current] if math.isfinite(current) else [])
+            finite = math.isfinite(current)
+            set_data(self.current, path_w[-1:] if finite else [], [current] if finite else [])
         set_data(self.optimum, [landscape.optimum[0]], [landscape.min_loss])
 
     def _refresh_2d(self, points_w: np.ndarray, points_b: np.ndarray, path_w: np.ndarray,
