@@ -30,17 +30,25 @@ def test_markers_sit_at_their_points_and_keep_their_size_in_pixels(plot, qtbot):
     markers.setData([1.0, 2.0], [3.0, 5.0])
     xs, ys = markers.getData()
     assert list(xs) == [1.0, 2.0] and list(ys) == [3.0, 5.0]
+    view = plot.getViewBox()
+
+    def on_screen(dot):
+        return dot.deviceTransform(plot.viewportTransform()).mapRect(dot.boundingRect())
+
+    def placed() -> bool:
+        for dot, x, y in zip(dots(markers), xs, ys, strict=True):
+            expected = plot.mapFromScene(view.mapViewToScene(QPointF(x, y)))
+            center = on_screen(dot).center()
+            if abs(center.x() - expected.x()) > 1.5 or abs(center.y() - expected.y()) > 1.5:
+                return False
+        return True
+
     for zoom in (1.0, 100.0):
         plot.setRange(xRange=(1.5 - 2 / zoom, 1.5 + 2 / zoom), yRange=(0.0, 8.0), padding=0)
-        qtbot.wait(20)
-        view = plot.getViewBox()
-        for dot, x, y in zip(dots(markers), xs, ys, strict=True):
-            on_screen = dot.deviceTransform(plot.viewportTransform()).mapRect(dot.boundingRect())
-            expected = plot.mapFromScene(view.mapViewToScene(QPointF(x, y)))
-            center = on_screen.center()
-            assert (center.x(), center.y()) == pytest.approx((expected.x(), expected.y()), abs=1.5)
+        qtbot.waitUntil(placed, timeout=2000)  # once the plot has laid out its new axes
+        for dot in dots(markers):
             # 20 px and the pen, at any zoom: the symbol ignores the view's scaling
-            assert on_screen.width() == pytest.approx(22, abs=1.5)
+            assert on_screen(dot).width() == pytest.approx(22, abs=1.5)
 
 
 def test_fewer_points_hide_the_rest_and_non_finite_points_are_not_drawn(plot):
@@ -56,6 +64,19 @@ def test_fewer_points_hide_the_rest_and_non_finite_points_are_not_drawn(plot):
     assert dots(markers) == [] and len(markers.getData()[0]) == 0
     markers.setData([1.0, 2.0], [1.0])  # a point needs both coordinates
     assert len(dots(markers)) == 1 and list(markers.getData()[0]) == [1.0]
+
+
+def test_on_a_log_axis_the_points_go_to_log10_of_their_values(plot):
+    markers = Markers(size=10, brush="k")
+    plot.addItem(markers)
+    markers.setData([1.0, 2.0, 3.0], [1e3, 1e-2, 0.0])
+    plot.getPlotItem().setLogMode(False, True)
+    positions = [(dot.pos().x(), dot.pos().y()) for dot in dots(markers)]
+    assert positions == [(1.0, pytest.approx(3.0)), (2.0, pytest.approx(-2.0))]  # 0: none
+    assert markers.getData()[1][0] == 1e3  # the values themselves, as given
+    assert markers.dataBounds(1) == (pytest.approx(-2.0), pytest.approx(3.0))
+    plot.getPlotItem().setLogMode(False, False)
+    assert [dot.pos().y() for dot in dots(markers)] == [1e3, 1e-2, 0.0]
 
 
 def test_the_view_frames_markers_by_their_data(plot, qtbot):

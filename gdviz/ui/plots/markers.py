@@ -32,6 +32,7 @@ class Markers(pg.GraphicsObject):
         self._brush = pg.mkBrush(brush)
         self._size = size
         self._xs = self._ys = np.empty(0)
+        self._log = (False, False)  # the plot's log axes: points placed at log10 there
         self._dots: list[QGraphicsPathItem] = []
 
     # --- the ScatterPlotItem calls gdviz uses ----------------------------------------------------
@@ -43,6 +44,7 @@ class Markers(pg.GraphicsObject):
         xs, ys = xs[:count], ys[:count]
         bounds_before = self._bounds()
         self._xs, self._ys = xs, ys
+        xs, ys = self._placed()
         while len(self._dots) < len(xs):
             dot = QGraphicsPathItem(self._symbol, self)
             dot.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
@@ -61,10 +63,25 @@ class Markers(pg.GraphicsObject):
     def getData(self) -> tuple[np.ndarray, np.ndarray]:
         return self._xs, self._ys
 
+    def setLogMode(self, x: bool, y: bool) -> None:
+        """PlotItem.setLogMode calls this: the points move to log10 of their values (a point
+        at a value <= 0 is not drawn), as the plot's curves do."""
+        if (x, y) != self._log:
+            self._log = (bool(x), bool(y))
+            self.setData(self._xs, self._ys)
+            self.informViewBoundsChanged()
+
+    def _placed(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where the points go in the view: their values, or log10 of them on a log axis."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xs = np.log10(np.where(self._xs > 0, self._xs, np.nan)) if self._log[0] else self._xs
+            ys = np.log10(np.where(self._ys > 0, self._ys, np.nan)) if self._log[1] else self._ys
+        return xs, ys
+
     def dataBounds(self, ax: int, frac: float = 1.0,
                    orthoRange: object = None) -> tuple[float | None, float | None]:
         """What the ViewBox asks when it frames its items (`frac`, `orthoRange`: unused)."""
-        values = self._xs if ax == 0 else self._ys
+        values = self._placed()[ax]
         values = values[np.isfinite(values)]
         if not len(values):
             return None, None
