@@ -163,9 +163,9 @@ THIN_FROM = 64  # shorter paths are drawn as they are
 
 def thinned_for_screen(view: pg.ViewBox, xs: np.ndarray, ys: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray]:
-    """A path as the view draws it: each point closer than THIN_PIXELS on the screen to the
-    last point kept is left out (the last point is always kept), so the drawn line is never
-    further than that from the path. A converging path piles thousands of points into its
+    """A path as the view draws it: a point is kept each time the path has gone another
+    THIN_PIXELS on the screen (and the last point), so the drawn line is never further than
+    that from the path. A converging path piles thousands of points into its
     last pixels, and a thick antialiased pen costs per point (a 10,000-epoch race frame:
     ~7 ms on the surface)."""
     if len(xs) < THIN_FROM or view.width() < 1 or view.height() < 1:
@@ -178,43 +178,16 @@ def thinned_for_screen(view: pg.ViewBox, xs: np.ndarray, ys: np.ndarray
 
 
 def _far_apart(sx: np.ndarray, sy: np.ndarray, gap: float) -> np.ndarray:
-    """Indices of the points at least `gap` from the previous one kept, and the last point.
-
-    Runs of long steps are taken whole (every point of them is kept); elsewhere the next
-    point far enough is searched in growing chunks, so the Python loop turns once per run
-    or per point drawn, not per point."""
-    count = len(sx)
-    long_step = np.empty(count, dtype=bool)
-    long_step[0] = False
-    long_step[1:] = np.hypot(np.diff(sx), np.diff(sy)) >= gap
-    # run_end[i]: the first index >= i whose step is short (count if none).
-    short_at = np.flatnonzero(~long_step)
-    run_end = np.full(count + 1, count)
-    run_end[short_at] = short_at
-    run_end = np.minimum.accumulate(run_end[::-1])[::-1]
-    kept = [0]
-    last, gap2 = 0, gap * gap
-    while last < count - 1:
-        if long_step[last + 1]:  # a run of long steps: all of it
-            end = int(run_end[last + 1])
-            kept.extend(range(last + 1, end))
-            last = end - 1
-            continue
-        start, chunk, found = last + 1, 32, -1
-        while start < count:
-            stop = min(count, start + chunk)
-            far = (sx[start:stop] - sx[last]) ** 2 + (sy[start:stop] - sy[last]) ** 2 >= gap2
-            if far.any():
-                found = start + int(far.argmax())
-                break
-            start, chunk = stop, chunk * 4
-        if found < 0:
-            break
-        kept.append(found)
-        last = found
-    if kept[-1] != count - 1:
-        kept.append(count - 1)
-    return np.asarray(kept)
+    """Indices of the points kept: the first, each point where the path's length so far
+    passes another multiple of `gap`, and the last. Every point left out lies within `gap` of
+    the point kept before it (the path between them is shorter than that), so the drawn line
+    is never further than `gap` from the path; and it is all numpy, one pass."""
+    length = np.concatenate(([0.0], np.cumsum(np.hypot(np.diff(sx), np.diff(sy)))))
+    stretch = np.floor(length / gap)
+    keep = np.empty(len(sx), dtype=bool)
+    keep[0] = keep[-1] = True
+    keep[1:-1] = stretch[1:-1] != stretch[:-2]
+    return np.flatnonzero(keep)
 
 
 def scene_points(view: pg.ViewBox, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -42,7 +42,6 @@ class Markers(pg.GraphicsObject):
         xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
         count = min(len(xs), len(ys))  # a point needs both (as pyqtgraph draws it)
         xs, ys = xs[:count], ys[:count]
-        bounds_before = self._bounds()
         self._xs, self._ys = xs, ys
         xs, ys = self._placed()
         while len(self._dots) < len(xs):
@@ -51,14 +50,17 @@ class Markers(pg.GraphicsObject):
             dot.setPen(self._pen)
             dot.setBrush(self._brush)
             self._dots.append(dot)
-        for index, dot in enumerate(self._dots):
-            shown = index < len(xs) and bool(np.isfinite(xs[index]) and np.isfinite(ys[index]))
-            if shown:
-                dot.setPos(xs[index], ys[index])
-            if dot.isVisible() != shown:
-                dot.setVisible(shown)
-        if self._bounds() != bounds_before:
-            self.informViewBoundsChanged()
+        finite = (np.isfinite(xs) & np.isfinite(ys)).tolist()
+        for index, (dot, x, y) in enumerate(zip(self._dots, xs.tolist(), ys.tolist(),
+                                                strict=False)):
+            if finite[index]:
+                dot.setPos(x, y)
+            if dot.isVisible() != finite[index]:
+                dot.setVisible(finite[index])
+        for dot in self._dots[len(xs):]:
+            if dot.isVisible():
+                dot.setVisible(False)
+        self.informViewBoundsChanged()  # as ScatterPlotItem: the view may frame them anew
 
     def getData(self) -> tuple[np.ndarray, np.ndarray]:
         return self._xs, self._ys
@@ -98,6 +100,3 @@ class Markers(pg.GraphicsObject):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         pass
-
-    def _bounds(self) -> tuple[object, object]:
-        return self.dataBounds(0), self.dataBounds(1)
