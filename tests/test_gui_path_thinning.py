@@ -84,3 +84,25 @@ def test_the_surface_path_of_a_long_run_is_thinned_and_drawn_anew_when_zoomed(qt
     inside = (np.abs(all_w - w_end) < half_w) & (np.abs(all_b - b_end) < half_b)
     assert inside.sum() > 10
     assert distances_to_polyline(px[inside], py[inside], lx, ly).max() <= 0.75
+
+
+def test_a_pinned_path_is_thinned_again_when_the_view_zooms_in(qtbot, make_window):
+    window = make_window(build_config("numpy", {"epochs": 3000}))
+    model = window.model
+    model.run_to_end()
+    qtbot.waitUntil(lambda: model.state == "finished", timeout=30_000)
+    model.pin_run()
+    pin = model.pins[0]
+    model.set_config(model.config.replace(lr=0.02))
+    qtbot.waitUntil(lambda: model.state == "ready", timeout=10_000)
+    window._on_model_updated()
+    surface = window.surface_plot
+    (ghost,) = surface.ghosts.items
+    before = len(ghost.getData()[0])
+    assert before < (pin.epochs + 1) / 3
+    w_end = float(pin.trajectory("w")[-1])
+    (x0, x1), (y0, y1) = surface.getViewBox().viewRange()
+    surface.setRange(xRange=(w_end - (x1 - x0) / 400, w_end + (x1 - x0) / 400),
+                     yRange=(y0, y0 + (y1 - y0) / 400), padding=0)
+    qtbot.waitUntil(lambda: len(surface.ghosts.items) == 1
+                    and len(surface.ghosts.items[0].getData()[0]) > before, timeout=5000)

@@ -181,19 +181,27 @@ class SurfacePlot(pg.PlotWidget):
         return [self._thinned(xs, ys)]
 
     def _thinned(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """A path thinned for the view as it is now; a zoom draws it anew (_rethin)."""
+        """A path thinned for the view as it is now; a zoom in draws it anew (_rethin)."""
         view = self.getViewBox()
-        self._thinned_for = view.viewPixelSize()
+        view.updateMatrix()  # a new framing may not have reached the view's transform yet
+        size = view.viewPixelSize()
+        # The coarsest pixels any path (lead, lane or ghost) was thinned at since the last
+        # rethin: a view with finer pixels than those shows the thinning.
+        then = self._thinned_for
+        self._thinned_for = size if then is None else (max(then[0], size[0]),
+                                                        max(then[1], size[1]))
         return thinned_for_screen(view, xs, ys)
 
     def _rethin(self) -> None:
-        """The paths were thinned for other pixels (a zoom, a new framing): thin them again,
-        so that a zoom never shows the thinning."""
-        if self._thinned_for is None:
+        """The view zoomed in past the pixels the paths were thinned at: thin them again, so
+        that a zoom never shows the thinning."""
+        then = self._thinned_for
+        if then is None:
             return
-        now, then = self.getViewBox().viewPixelSize(), self._thinned_for
-        if all(math.isclose(a, b, rel_tol=0.05) for a, b in zip(now, then, strict=True)):
-            return
+        now = self.getViewBox().viewPixelSize()
+        if all(a >= 0.95 * b for a, b in zip(now, then, strict=True)):
+            return  # as coarse as then or coarser: the drawn paths are as close as promised
+        self._thinned_for = None
         self._path_key = None
         self.lanes.invalidate()
         self.ghosts.invalidate()
