@@ -195,3 +195,42 @@ def test_font_scale_enlarges_the_text(qtbot):
     assert max(sizes()) == pytest.approx(1.6 * before)
     assert "weight" in texts(view)  # re-created, with its labels
     assert view.lit_keys()  # and lit again
+
+
+def on_screen(view: GraphView):
+    """The view's pixels as last painted (the backing store), not a fresh render."""
+    from PySide6.QtCore import QPoint
+
+    top_left = view.viewport().mapToGlobal(QPoint(0, 0))
+    size = view.viewport().size()
+    return view.screen().grabWindow(0, top_left.x(), top_left.y(), size.width(),
+                                    size.height()).toImage()
+
+
+def test_the_view_repaints_what_each_phase_and_epoch_changes(qtbot):
+    """The view repaints only when it asks (NoViewportUpdate): after each change what is on
+    the screen is what a fresh render of the view shows, edges included."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QColor, QImage
+
+    config = build_config("numpy")
+    model = stand_in(config, 4, cursor=1)
+    view = shown(qtbot, model)
+
+    def rendered() -> QImage:  # a fresh render: what the view shows now
+        image = QImage(view.viewport().size(), QImage.Format.Format_RGB32)
+        image.fill(QColor("white"))
+        view.viewport().render(image, QPoint(0, 0))
+        return image
+
+    for cursor, phase in ((1, None), (2, None), (2, Phase.FORWARD), (2, Phase.BACKWARD),
+                          (3, Phase.UPDATE), (4, None)):
+        model.cursor, model.phase = cursor, phase
+        view.refresh()
+        expected = rendered()
+        qtbot.waitUntil(lambda expected=expected: on_screen(view) == expected, timeout=2000)
+    edge = QColor("#666666").rgb()
+    image = on_screen(view)
+    edge_pixels = sum(image.pixel(x, y) == edge for x in range(0, image.width(), 2)
+                      for y in range(0, image.height(), 2))
+    assert edge_pixels > 10  # the arrows between the nodes are drawn

@@ -90,6 +90,7 @@ class GraphView(QGraphicsView):
         self._items: dict[int, _NodeItems] = {}
         self._title: QGraphicsSimpleTextItem | None = None
         self._title_room: QRectF | None = None  # of a graph's title at its widest
+        self._new_items = False  # drawn anew since the last repaint
         self._lit: frozenset[int] = frozenset()
         self._focus: int | None = None
         self._fitted: tuple[object, ...] = ()  # what the zoom was last chosen for
@@ -209,6 +210,7 @@ class GraphView(QGraphicsView):
         assert graph is not None
         self._clear()
         self._lit_as = None
+        self._new_items = True  # the next _light repaints the whole view (edges too)
         line = QFontMetricsF(self._font()).height()
         fonts = self._fonts()
         height = 2 * self._px(PAD) + 3 * line
@@ -337,16 +339,30 @@ class GraphView(QGraphicsView):
         epoch = built_for[1]
         looks = node_looks(graph, phase, self._params_after, self._leaf_grads,
                            at_start=epoch == 0)
+        changed = QRectF()  # in the scene: what this phase repaints
         for key, items in self._items.items():
             look = looks[key]
             if look != items.look:  # items left as they are repaint nothing
                 self._show_look(items, look)
+                box = items.box
+                changed |= box.mapRectToScene(box.boundingRect() | box.childrenBoundingRect())
         self._lit = frozenset(key for key, look in looks.items() if look.lit)
         numbered = [(look.step, key) for key, look in looks.items() if look.step is not None]
         self._focus = max(numbered)[1] if numbered else None  # the node lit last
         if self._title is not None:
-            self._title.setText(_title(graph, epoch, phase))
-        self._fit()
+            title = _title(graph, epoch, phase)
+            if title != self._title.text():
+                changed |= self._title.sceneBoundingRect()  # the old text's place
+                self._title.setText(title)
+                changed |= self._title.sceneBoundingRect()
+        # The view repaints only when asked (NoViewportUpdate): all of it after a new zoom or
+        # new items, else the changed nodes and title.
+        if self._fit() or self._new_items:
+            self._new_items = False
+            self.viewport().update()
+        elif not changed.isEmpty():
+            self.viewport().update(self.mapFromScene(changed.adjusted(-3, -3, 3, 3))
+                                   .boundingRect())
 
     @staticmethod
     def _show_look(items: _NodeItems, look: NodeLook) -> None:
@@ -373,8 +389,9 @@ class GraphView(QGraphicsView):
 
     # --- fitting -----------------------------------------------------------------------------
 
-    def _fit(self) -> None:
-        """Fit the scene in the view, but never shrink the text below readable."""
+    def _fit(self) -> bool:
+        """Fit the scene in the view, but never shrink the text below readable; True if the
+        view's zoom or place changed (the whole view must be repainted)."""
         rect = self._scene_extent().adjusted(-6, -6, 6, 6)
         view = self.viewport().rect()
         fits = (not rect.isEmpty() and not view.isEmpty()
@@ -382,11 +399,11 @@ class GraphView(QGraphicsView):
         # The node lit last matters only when the graph does not fit.
         fitted = (rect, view.size(), None if fits else self._focus)
         if fitted == self._fitted:
-            return  # a phase that only changed texts and colours: no new zoom, a cheaper paint
+            return False  # a phase that only changed texts and colours: no new zoom
         self._fitted = fitted
         self.setSceneRect(rect)
         if rect.isEmpty() or view.isEmpty():
-            return
+            return True
         zoom = min(view.width() / rect.width(), view.height() / rect.height())
         zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
         self.resetTransform()
@@ -396,17 +413,15 @@ class GraphView(QGraphicsView):
             self.centerOn(rect.center())
         else:  # too big to show whole at a readable size: the node lit last stays in sight
             self.centerOn(focus.box)
+        return True
 
     def _scene_extent(self) -> QRectF:
-        """What the view fits: the graph and its title's room (not the title as it is now:
-        its length follows the phase, and a new fit repaints the whole view)."""
-        if self._title is None or self._title_room is None:
-            return self.scene().itemsBoundingRect()
-        rect = QRectF(self._title_room)
-        for item in self.scene().items():
-            if item.parentItem() is None and item is not self._title:
-                rect |= item.sceneBoundingRect()
-        return rect
+        """What the view fits: the graph and its title's room, so that the title's length
+        (it follows the phase) never changes the fit; a new fit repaints the whole view.
+        The title is never longer than its room. (Not a Python walk over scene().items():
+        the wrappers that makes deleted the edges once they were garbage-collected.)"""
+        rect = self.scene().itemsBoundingRect()
+        return rect if self._title_room is None else rect | self._title_room
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
