@@ -157,7 +157,7 @@ def line_in_view(w: float, b: float, x_span: tuple[float, float],
     return [x0, x1], [w * x0 + b, w * x1 + b]
 
 
-THIN_PIXELS = 0.5  # a path's points closer than this to the last one drawn are not drawn
+THIN_PIXELS = 0.5  # a thinned path keeps a point every this many pixels of its length
 THIN_FROM = 64  # shorter paths are drawn as they are
 
 
