@@ -202,6 +202,20 @@ def focused(qtbot: Any, window: Any) -> Any:
 
 
 @pytest.fixture
+def plot(qtbot: Any) -> Iterator[Any]:
+    """A shown 400x300 pyqtgraph PlotWidget, referenced until the test ends (qtbot keeps only
+    a weak reference, and closes it)."""
+    import pyqtgraph as pg
+
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    widget.resize(400, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+
+
+@pytest.fixture
 def settings_dir(tmp_path: Path) -> Iterator[Path]:
     """QSettings of this test in a folder of its own (gdviz.ui.preferences writes INI files)."""
     from PySide6.QtCore import QSettings

@@ -10,16 +10,6 @@ from PySide6.QtCore import QPointF
 from gdviz.ui.plots.markers import Markers
 
 
-@pytest.fixture
-def plot(qtbot):
-    widget = pg.PlotWidget()
-    qtbot.addWidget(widget)
-    widget.resize(400, 300)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget  # referenced here: qtbot keeps a weak reference and closes it
-
-
 def dots(markers: Markers) -> list:
     return [item for item in markers.childItems() if item.isVisible()]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
 
 from gdviz.core.config import build_config
@@ -22,15 +21,9 @@ def distances_to_polyline(px: np.ndarray, py: np.ndarray, lx: np.ndarray,
 
 
 @pytest.fixture
-def view(qtbot):
-    widget = pg.PlotWidget()
-    qtbot.addWidget(widget)
-    widget.resize(400, 300)
-    widget.show()
-    qtbot.waitExposed(widget)
-    widget.setRange(xRange=(-1.0, 1.0), yRange=(-1.0, 1.0), padding=0)
-    yield widget.getViewBox()  # the widget stays referenced: qtbot keeps a weak reference
-    # and closes it
+def view(plot):
+    plot.setRange(xRange=(-1.0, 1.0), yRange=(-1.0, 1.0), padding=0)
+    return plot.getViewBox()
 
 
 def test_a_converging_spiral_is_drawn_with_far_fewer_points_within_a_pixel(view):

@@ -686,13 +686,19 @@ def show_frame(model: RunModel, frame: Frame) -> None:
 # --- animations: the writers ---------------------------------------------------------------------
 
 
+def _in_32_bits(image: QImage) -> QImage:
+    """`image` itself if its pixels are 0xAARRGGBB words, else a copy converted to them."""
+    if image.format() in (QImage.Format.Format_ARGB32_Premultiplied,
+                          QImage.Format.Format_RGB32, QImage.Format.Format_ARGB32):
+        return image
+    return image.convertToFormat(QImage.Format.Format_RGB32)
+
+
 def _rgb(image: QImage) -> PILImage.Image:
     """A QImage (32-bit, premultiplied, opaque) as a Pillow RGB image, in one copy."""
     from PIL import Image
 
-    if image.format() not in (QImage.Format.Format_ARGB32_Premultiplied,
-                              QImage.Format.Format_RGB32, QImage.Format.Format_ARGB32):
-        image = image.convertToFormat(QImage.Format.Format_RGB32)
+    image = _in_32_bits(image)
     width, height = image.width(), image.height()
     # 0xAARRGGBB words: B, G, R, A bytes on little-endian machines, the other way round on big.
     # Decoded straight from Qt's buffer into a new image (a bytes() copy first took 5x longer).
@@ -707,10 +713,9 @@ def _pixel_words(image: QImage) -> Any:
     """The image's pixels as a (height, width) numpy array of 32-bit words, without a copy."""
     import numpy as np
 
-    converted = image.format() not in (QImage.Format.Format_ARGB32_Premultiplied,
-                                       QImage.Format.Format_RGB32, QImage.Format.Format_ARGB32)
-    if converted:
-        image = image.convertToFormat(QImage.Format.Format_RGB32)
+    given = image
+    image = _in_32_bits(image)
+    converted = image is not given
     buffer: Any = image.constBits()
     per_line = image.bytesPerLine() // 4
     words = np.frombuffer(buffer, dtype=np.uint32, count=image.height() * per_line)

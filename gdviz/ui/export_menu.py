@@ -154,7 +154,9 @@ class ExportActions(QObject):
         focused = next((name for name, view in self.views.items()
                         if view.hasFocus()
                         or (hasattr(view, "viewport") and view.viewport().hasFocus())), None)
-        name = focused or "surface"
+        self._copy(focused or "surface")
+
+    def _copy(self, name: str) -> None:
         try:
             copy_to_clipboard(self.views[name], scale=self.scale)
         except ExportError as error:
@@ -218,10 +220,4 @@ class ExportActions(QObject):
     def _on_plot_copy_triggered(self) -> None:
         action = self.sender()
         if isinstance(action, QAction):
-            name = str(action.data())
-            try:
-                copy_to_clipboard(self.views[name], scale=self.scale)
-            except ExportError as error:
-                self.model.message.emit(f"Not copied: {error}")
-                return
-            self.model.message.emit(f"Copied {VIEW_TITLES[name].lower()} to the clipboard")
+            self._copy(str(action.data()))

@@ -57,6 +57,7 @@ from bench_gui import (
     percentile,
     plot_views,
     print_profile,
+    profile_frames,
     qt_app,
     redraw,
     settle,
@@ -512,7 +513,8 @@ def bench_pins(repeats: int, frames: int, profile: bool, cycles: int = 3) -> Non
     if profile:
         set_pins(window, pins)
         for key in ("seek", "loss"):
-            profile_case(window, _shifted(cases[key][1], offsets, key), frames, cases[key][0])
+            profile_frames(window, _shifted(cases[key][1], offsets, key), frames,
+                           f"with 8 pins, {cases[key][0]}", count=22)
             offsets[key] += frames
     window.close()
     window.deleteLater()
@@ -592,21 +594,6 @@ def bench_play_with_pins(window: Any, live: Any, pins: list[Any], repeats: int) 
         print(f"      {label:8s} {median(runs[label]):.3f} s  {fmt_runs(runs[label])}; "
               f"redraws {seen[label]}")
     print(f"      ratio 8 pins / no pins: {median(runs['8 pins']) / median(runs['no pins']):.2f}")
-
-
-def profile_case(window: Any, change: Callable[[int], None], frames: int, text: str) -> None:
-    import cProfile
-
-    from PySide6.QtWidgets import QApplication
-
-    profiler = cProfile.Profile()
-    for i in range(frames):
-        QApplication.processEvents()
-        change(i)
-        profiler.enable()
-        redraw(window)
-        profiler.disable()
-    print_profile(profiler, "cumulative", 22, f"cProfile, {frames} frames with 8 pins, {text}")
 
 
 # --- c. the 3-D window and the main window's frames -------------------------------------------

@@ -700,7 +700,9 @@ def bench_redraw(display: Display, frames: int, profile: bool) -> None:
     close_window(window)
 
 
-def profile_frames(window: Any, change: Callable[[int], None], frames: int, text: str) -> None:
+def profile_frames(window: Any, change: Callable[[int], None], frames: int, text: str,
+                   count: int = 18) -> None:
+    """cProfile of `frames` redraws after `change`, the `count` top entries (cumulative)."""
     import cProfile
 
     from PySide6.QtWidgets import QApplication
@@ -712,7 +714,7 @@ def profile_frames(window: Any, change: Callable[[int], None], frames: int, text
         profiler.enable()
         redraw(window)
         profiler.disable()
-    print_profile(profiler, "cumulative", 18, f"cProfile, {frames} frames, {text} (cumulative)")
+    print_profile(profiler, "cumulative", count, f"cProfile, {frames} frames, {text} (cumulative)")
 
 
 def print_profile(profiler: Any, order: str, count: int, title: str) -> None:
