@@ -185,6 +185,9 @@ class GraphView(QGraphicsView):
     def _text(self, text: str, font: QFont, parent: QGraphicsItem | None = None,
               color: str = INK) -> QGraphicsSimpleTextItem:
         item = QGraphicsSimpleTextItem(text, parent)
+        # Painted from a pixmap until its text, colour or the zoom changes: a sub-step repaints
+        # the nodes it re-lights, and their unchanged texts need not be drawn again.
+        item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         item.setFont(font)
         item.setBrush(QColor(color))
         if parent is None:
@@ -276,6 +279,7 @@ class GraphView(QGraphicsView):
         path = QPainterPath()
         path.addRoundedRect(QRectF(0, 0, rect.width(), rect.height()), 8, 8)
         box = QGraphicsPathItem(path)
+        box.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         box.setPos(rect.topLeft())
         box.setToolTip(node.name)
         self.scene().addItem(box)
@@ -319,6 +323,7 @@ class GraphView(QGraphicsView):
                 path.lineTo(rects[bend].center().x(), rects[bend].bottom())
             _curve_to(path, end)
             arrow = QGraphicsPathItem(path)
+            arrow.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             arrow.setPen(pen)
             arrow.setZValue(-1)  # under the nodes
             self.scene().addItem(arrow)
