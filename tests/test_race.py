@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+import gdviz.core.race as race_module
+from gdviz.core import lane_process
 from gdviz.core.config import ConfigError, build_config
+from gdviz.core.lane_process import helper_is_worthwhile
 from gdviz.core.race import OPTIMIZER_RACE, RaceTrack, RaceTrainer, lane_specs, lead_label
 from gdviz.core.trainers import make_trainer
 from gdviz.core.training import quiet_overflow
@@ -76,3 +79,64 @@ def test_race_entries_are_checked():
     config = build_config("numpy", {"race": ["adam", "adam", "sgd"]})
     assert config.race == ("adam", "sgd")
     assert config.replace(lr=0.02).race == ("adam", "sgd")  # settings changes keep the race
+
+
+def without_tensors(record):
+    """A record's numbers (its forward pass as a numpy array), lanes included."""
+    lanes = record.lanes and tuple(lane and without_tensors(lane) for lane in record.lanes)
+    return record._replace(predictions=tuple(record.y_pred.tolist()), lanes=lanes)
+
+
+def raced(config, epochs, helper):
+    race = RaceTrainer(config, helper=helper)
+    with quiet_overflow():
+        records = [race.step() for _ in range(epochs)]
+    return race, [without_tensors(r) for r in records]
+
+
+@pytest.mark.parametrize("trainer", ["autograd", "nn"])
+def test_a_helper_process_trains_the_lanes_to_the_same_numbers(trainer, monkeypatch):
+    """Torch lanes move to a helper process once the race is played; every record it sends
+    equals the one the race would have stepped itself, float for float."""
+    monkeypatch.setattr(race_module, "HELPER_FROM_EPOCH", 2)
+    config = build_config(trainer, {"race": ("sgd", "momentum", "adam", "rmsprop", "lr×4"),
+                                    "lr": 0.05, "epochs": 300})
+    _, expected = raced(config, 300, helper=False)
+    race = RaceTrainer(config, helper=True)
+    with quiet_overflow():
+        got = [race.step() for _ in range(2)]  # epoch 2 starts the helper
+        assert race.wait_for_helper(120), "the helper process never answered"
+        got += [race.step() for _ in range(298)]
+    assert race.lanes_from_helper and race.helper_failure is None
+    assert [without_tensors(r) for r in got] == expected
+    assert any(lane is None for lane in expected[-1].lanes), "a lane should have diverged"
+    race.close()
+
+
+def test_a_race_goes_on_by_itself_when_its_helper_dies(monkeypatch):
+    monkeypatch.setattr(race_module, "HELPER_FROM_EPOCH", 1)
+    config = build_config("nn", {"race": ("adam", "rmsprop"), "epochs": 200})
+    _, expected = raced(config, 200, helper=False)
+    race = RaceTrainer(config, helper=True)
+    got = [race.step()]
+    assert race.wait_for_helper(120)
+    got += [race.step() for _ in range(49)]
+    assert race.lanes_from_helper
+    race._helper._process.kill()  # as if the OS had ended it
+    race._helper._process.wait()
+    got += [race.step() for _ in range(150)]
+    assert "helper process stopped" in race.helper_failure
+    assert not race.lanes_from_helper
+    assert [without_tensors(r) for r in got] == expected
+
+
+def test_numpy_races_and_single_core_machines_use_no_helper(monkeypatch):
+    numpy_lanes = tuple(lane.config for lane in lane_specs(
+        build_config("numpy", {"race": OPTIMIZER_RACE})))
+    torch_lanes = tuple(lane.config for lane in lane_specs(
+        build_config("nn", {"race": OPTIMIZER_RACE})))
+    assert not helper_is_worthwhile(numpy_lanes)
+    monkeypatch.setattr(lane_process.os, "sched_getaffinity", lambda _pid: {0})
+    assert not helper_is_worthwhile(torch_lanes)
+    monkeypatch.setattr(lane_process.os, "sched_getaffinity", lambda _pid: {0, 1})
+    assert helper_is_worthwhile(torch_lanes)

@@ -12,11 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gdviz.core.config import RunConfig
 from gdviz.core.history import History
+from gdviz.core.lane_process import LaneProcess, helper_is_worthwhile
 from gdviz.core.records import StepRecord
+
+if TYPE_CHECKING:
+    from gdviz.core.trainers import Trainer
 
 # What each race entry changes of the lead's configuration; "lr×k" scales its learning rate.
 ENTRIES: Mapping[str, Mapping[str, Any]] = MappingProxyType({
@@ -41,6 +45,7 @@ ENTRY_TITLES: Mapping[str, str] = MappingProxyType({
 OPTIMIZER_RACE = ("sgd", "momentum", "adam")  # lilipads' classic three, on the notebook's data
 LR_RACE = ("lr×0.5", "lr×2", "lr×4")
 MAX_LANES = 8  # the lead and up to seven others
+HELPER_FROM_EPOCH = 32  # a race this long is being played: its lanes get a helper process
 # The lanes' colours: none of the lead's (orange path, blue loss and w, pink b, green
 # optimum), so a lane is never taken for a curve of this run.
 LANE_COLORS = ("#332288", "#117733", "#AA4499", "#44AA99", "#999933", "#882255", "#6699CC")
@@ -109,14 +114,28 @@ def _training_key(config: RunConfig) -> tuple[Any, ...]:
 
 class RaceTrainer:
     """The lead's trainer and each lane's, stepped together; the lead's record carries the
-    lanes' (None for a lane that has diverged: it stops where it left the numbers)."""
+    lanes' (None for a lane that has diverged: it stops where it left the numbers).
 
-    def __init__(self, config: RunConfig) -> None:
+    Torch lanes train ahead in a helper process when there is a core for it
+    (gdviz.core.lane_process), started once the race has gone HELPER_FROM_EPOCH epochs (a race
+    stepped through a few epochs never pays for one); until it has caught up, and if it ever
+    fails, the race steps its own copies of the lanes. Either way the records are the same.
+    """
+
+    def __init__(self, config: RunConfig, helper: bool | None = None) -> None:
+        """`helper`: None uses one when it pays (torch lanes, two cores); False never."""
         lead_config = config.replace(race=())
         self.lead = lead_config.spec.build(lead_config)
         self.lanes = lane_specs(config)
-        self._trainers = [lane.config.spec.build(lane.config) for lane in self.lanes]
-        self._alive = [True] * len(self._trainers)
+        configs = tuple(lane.config for lane in self.lanes)
+        # The lanes stepped here; None once the helper's records have caught up with them.
+        self._trainers: list[Trainer] | None = [c.spec.build(c) for c in configs]
+        self._alive = [True] * len(configs)
+        self._wants_helper = (helper_is_worthwhile(configs) if helper is None
+                              else helper and bool(configs))
+        self._helper: LaneProcess | None = None
+        self._failure: str | None = None
+        self._epochs = config.epochs
         self.kind = self.lead.kind
         self.param_names = self.lead.param_names
 
@@ -129,6 +148,21 @@ class RaceTrainer:
     def epoch(self, value: int) -> None:
         self.lead.epoch = value
 
+    @property
+    def helper_failure(self) -> str | None:
+        """Why the helper process stopped helping, if it did (the race went on without it)."""
+        return self._failure
+
+    @property
+    def lanes_from_helper(self) -> bool:
+        """True once the helper's records have caught up and the race steps no lanes itself."""
+        return self._trainers is None
+
+    def wait_for_helper(self, timeout: float) -> bool:
+        """Wait until the helper (started at HELPER_FROM_EPOCH) has answered; False if there
+        is none or it did not answer in time. For tests and benchmarks: a race never waits."""
+        return self._helper is not None and self._helper.wait_ready(timeout)
+
     def params(self) -> tuple[float, ...]:
         params: tuple[float, ...] = self.lead.params()
         return params
@@ -137,8 +171,37 @@ class RaceTrainer:
         predicted: float = self.lead.predict(x)
         return predicted
 
+    def close(self) -> None:
+        """Stop the helper process now (it also stops once this race is garbage)."""
+        if self._helper is not None:
+            self._helper.close()
+
     def step(self) -> StepRecord:
         record: StepRecord = self.lead.step()
+        return record._replace(lanes=self._lane_records(record.epoch))
+
+    def _lane_records(self, epoch: int) -> tuple[StepRecord | None, ...]:
+        if self._wants_helper and epoch >= HELPER_FROM_EPOCH:
+            self._wants_helper = False
+            try:
+                self._helper = LaneProcess(tuple(lane.config for lane in self.lanes),
+                                           self._epochs)
+            except OSError as error:  # no process to be had: the race goes on here
+                self._failure = f"no helper process for the race: {error}"
+        helper = self._helper
+        if helper is not None:
+            records = helper.records(epoch, wait=self._trainers is None)
+            if records is not None:
+                self._trainers = None  # caught up: from now on the helper's records only
+                return records
+            if helper.failure is not None:
+                self._helper, self._failure = None, helper.failure
+                if self._trainers is None:  # it failed after taking over: catch up here
+                    self._trainers = self._replayed(epoch - 1)
+        return self._step_in_process()
+
+    def _step_in_process(self) -> tuple[StepRecord | None, ...]:
+        assert self._trainers is not None
         lanes: list[StepRecord | None] = []
         for index, trainer in enumerate(self._trainers):
             if not self._alive[index]:
@@ -147,7 +210,15 @@ class RaceTrainer:
             lane_record: StepRecord = trainer.step()
             self._alive[index] = lane_record.is_finite
             lanes.append(lane_record)
-        return record._replace(lanes=tuple(lanes))
+        return tuple(lanes)
+
+    def _replayed(self, epochs: int) -> list[Trainer]:
+        """The lanes' trainers rebuilt and stepped `epochs` times, as the helper had them."""
+        self._trainers = [lane.config.spec.build(lane.config) for lane in self.lanes]
+        self._alive = [True] * len(self.lanes)
+        for _ in range(epochs):
+            self._step_in_process()
+        return self._trainers
 
 
 class RaceTrack:
