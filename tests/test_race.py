@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-import gdviz.core.race as race_module
 from gdviz.core import lane_process
 from gdviz.core.config import ConfigError, build_config
 from gdviz.core.lane_process import helper_is_worthwhile
@@ -95,16 +94,15 @@ def raced(config, epochs, helper):
 
 
 @pytest.mark.parametrize("trainer", ["autograd", "nn"])
-def test_a_helper_process_trains_the_lanes_to_the_same_numbers(trainer, monkeypatch):
+def test_a_helper_process_trains_the_lanes_to_the_same_numbers(trainer):
     """Torch lanes move to a helper process once the race is played; every record it sends
     equals the one the race would have stepped itself, float for float."""
-    monkeypatch.setattr(race_module, "HELPER_FROM_EPOCH", 2)
     config = build_config(trainer, {"race": ("sgd", "momentum", "adam", "rmsprop", "lr×4"),
                                     "lr": 0.05, "epochs": 300})
     _, expected = raced(config, 300, helper=False)
     race = RaceTrainer(config, helper=True)
     with quiet_overflow():
-        got = [race.step() for _ in range(2)]  # epoch 2 starts the helper
+        got = [race.step() for _ in range(2)]  # stepped here: the helper is still starting
         assert race.wait_for_helper(120), "the helper process never answered"
         got += [race.step() for _ in range(298)]
     assert race.lanes_from_helper and race.helper_failure is None
@@ -113,8 +111,30 @@ def test_a_helper_process_trains_the_lanes_to_the_same_numbers(trainer, monkeypa
     race.close()
 
 
-def test_a_race_goes_on_by_itself_when_its_helper_dies(monkeypatch):
-    monkeypatch.setattr(race_module, "HELPER_FROM_EPOCH", 1)
+def test_a_finished_races_helper_serves_the_next_race():
+    """The helper outlives its race: the next race takes it, torch already imported, and an
+    epoch the first race had asked for never reaches the second."""
+    first = build_config("nn", {"race": ("adam",), "epochs": 5000})
+    race = RaceTrainer(first, helper=True)
+    race.step()
+    assert race.wait_for_helper(120)
+    helper = race._helper._helper
+    for _ in range(40):
+        race.step()  # the helper is asked for chunks well ahead
+    race.close()
+    second = build_config("nn", {"race": ("rmsprop", "momentum"), "lr": 0.03, "epochs": 300})
+    _, expected = raced(second, 300, helper=False)
+    race = RaceTrainer(second, helper=True)
+    got = [race.step()]
+    assert race._helper._helper is helper and helper.alive()
+    assert race.wait_for_helper(30)
+    got += [race.step() for _ in range(299)]
+    assert race.lanes_from_helper and race.helper_failure is None
+    assert [without_tensors(r) for r in got] == expected
+    race.close()
+
+
+def test_a_race_goes_on_by_itself_when_its_helper_dies():
     config = build_config("nn", {"race": ("adam", "rmsprop"), "epochs": 200})
     _, expected = raced(config, 200, helper=False)
     race = RaceTrainer(config, helper=True)
@@ -122,8 +142,9 @@ def test_a_race_goes_on_by_itself_when_its_helper_dies(monkeypatch):
     assert race.wait_for_helper(120)
     got += [race.step() for _ in range(49)]
     assert race.lanes_from_helper
-    race._helper._process.kill()  # as if the OS had ended it
-    race._helper._process.wait()
+    helper = race._helper._helper
+    helper.process.kill()  # as if the OS had ended it
+    helper.process.wait()
     got += [race.step() for _ in range(150)]
     assert "helper process stopped" in race.helper_failure
     assert not race.lanes_from_helper

@@ -8,21 +8,28 @@ in-process race would (`spec.build(config)`, `step()`), so the records are the s
 
 The helper is a fresh interpreter (`python -c`), not a multiprocessing child: multiprocessing
 would run the caller's main script again in it, and a user's unguarded script must not run
-twice. It imports torch first (~1.5 s); the race never waits for that, it steps its own copies
-of the lanes until the helper has caught up with it (gdviz.core.race). Requests grow from a
-small chunk, so a race stepped epoch by epoch has the helper train only a little ahead.
+twice. Starting one costs ~2 s (it imports torch); the race never waits for that, it steps its
+own copies of the lanes until the helper answers (gdviz.core.race), then waits for the helper
+to catch up. A helper whose race ends waits for the next race, so only a session's first race
+pays for the start.
+Requests grow from a small chunk, so a race stepped epoch by epoch has the helper train only a
+little ahead of what is shown.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import itertools
 import os
 import socket
 import subprocess
 import sys
+import threading
 import weakref
 from collections import deque
 from multiprocessing.connection import Connection
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +39,7 @@ from gdviz.core.records import StepRecord
 LaneRecords = tuple[StepRecord | None, ...]  # one epoch of every lane; None: a diverged lane
 FIRST_CHUNK = 16  # epochs asked for at first; each later request doubles, up to MAX_CHUNK
 MAX_CHUNK = 512  # ~0.4 s of three torch lanes: a fresh request keeps the helper busy meanwhile
+CHECK_EVERY = 32  # epochs between the helper's looks for a newer message within a chunk
 
 
 def helper_is_worthwhile(configs: tuple[RunConfig, ...]) -> bool:
@@ -41,72 +49,153 @@ def helper_is_worthwhile(configs: tuple[RunConfig, ...]) -> bool:
     return bool(configs) and (cores or 1) >= 2 and all(c.spec.needs_torch for c in configs)
 
 
-class LaneProcess:
-    """The helper process and the lane records it has sent, taken in epoch order."""
+class _Helper:
+    """A helper process and our end of its socket."""
 
-    def __init__(self, configs: tuple[RunConfig, ...], epochs: int) -> None:
-        """Start the helper; OSError if no process can be started."""
+    def __init__(self) -> None:
         ours, theirs = socket.socketpair()
         code = (f"import sys; sys.path[:0] = {sys.path!r}; "
                 f"from gdviz.core.lane_process import main; main({theirs.fileno()})")
         try:
-            self._process = subprocess.Popen(
+            self.process = subprocess.Popen(
                 [sys.executable, "-c", code], pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        except BaseException:
+            ours.close()
+            raise
         finally:
             theirs.close()  # the helper's end lives in the helper now: EOF here when it goes
-        self._connection = Connection(ours.detach())
-        self._finalizer = weakref.finalize(self, _stop, self._connection, self._process)
+        self.connection = Connection(ours.detach())
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        self.connection.close()
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=0.5)  # reaped, or the OS does it when this process ends
+
+
+# One helper left by a finished race, kept for the next (its torch is imported already).
+_idle: _Helper | None = None
+_idle_lock = threading.Lock()
+_race_ids = itertools.count(1)
+
+
+def _take_idle() -> _Helper | None:
+    global _idle
+    with _idle_lock:
+        helper, _idle = _idle, None
+    return helper if helper is not None and helper.alive() else None
+
+
+def _release(helper: _Helper, race: int, healthy: list[bool]) -> None:
+    """A race is over: its helper waits for the next one, or ends if one already waits."""
+    global _idle
+    if healthy[0] and helper.alive():
+        with _idle_lock:
+            if _idle is None:
+                try:
+                    helper.connection.send(("end", race))
+                except OSError:
+                    pass
+                else:
+                    _idle = helper
+                    return
+    helper.kill()
+
+
+@atexit.register
+def _end_idle() -> None:
+    helper = _take_idle()
+    if helper is not None:
+        helper.kill()
+
+
+class LaneProcess:
+    """A race served by a helper process: the lane records it has sent, taken in epoch order."""
+
+    def __init__(self, configs: tuple[RunConfig, ...], epochs: int) -> None:
+        """Start (or reuse) a helper; OSError if no process can be started."""
+        self._race = next(_race_ids)
+        helper = _take_idle()
+        try:
+            if helper is None:
+                raise OSError  # none waiting: start one
+            helper.connection.send(("race", self._race, configs))
+        except OSError:
+            if helper is not None:
+                helper.kill()
+            helper = _Helper()
+            helper.connection.send(("race", self._race, configs))
+        self._helper = helper
+        self._connection = helper.connection
+        self._healthy = [True]  # False once it failed: a failed helper is not kept
+        self._finalizer = weakref.finalize(self, _release, helper, self._race, self._healthy)
         self._epochs = epochs  # the run's limit: nothing is trained beyond it
         self._queue: deque[LaneRecords] = deque()  # epochs received - len + 1 .. received
         self._received = 0  # epochs received so far
         self._asked = 0  # epochs asked for so far
         self._chunk = FIRST_CHUNK
         self.failure: str | None = None
-        self._connection.send(configs)
         self._ask()
 
-    def records(self, epoch: int, wait: bool) -> LaneRecords | None:
-        """The lanes' records of `epoch`, or None when the helper has not got there yet (or
-        has failed: `failure` says why). `wait`: block until they come, unless it fails."""
+    def records(self, epoch: int) -> LaneRecords | None:
+        """The lanes' records of `epoch`: None while the helper is starting (it has sent
+        nothing yet) or if it has failed (`failure` says why); once it has answered, waits for
+        them. The race steps its own lanes meanwhile and the helper follows: waiting for it
+        then leaves it the CPU those copies would take."""
         if self.failure is not None:
             return None
         try:
             self._receive(block=False)
             if self._asked - epoch < self._chunk:
                 self._ask()  # keep the helper about a chunk ahead of the race
-            while wait and self._received < epoch and self._asked > self._received:
+            while self._received and self._received < epoch:
+                if self._asked < epoch and not self._ask():
+                    break  # beyond the run's epochs: nothing to wait for
                 self._receive(block=True)
         except (EOFError, OSError) as error:
             self._fail(f"the race's helper process stopped ({type(error).__name__})")
             return None
         queue = self._queue
         while queue and self._received - len(queue) + 1 < epoch:
-            queue.popleft()  # an epoch the race stepped itself while the helper caught up
+            queue.popleft()  # an epoch the race stepped itself while the helper started
         if not queue or self._received - len(queue) + 1 != epoch:
             return None
         return queue.popleft()
 
     def wait_ready(self, timeout: float) -> bool:
-        """Wait until the helper has answered (it has imported torch and trained a chunk)."""
-        return self._received > 0 or bool(self._connection.poll(timeout))
+        """Wait until the helper has sent its first records (for tests and benchmarks)."""
+        if self._received == 0 and self.failure is None and self._connection.poll(timeout):
+            try:
+                self._receive(block=True)
+            except (EOFError, OSError) as error:
+                self._fail(f"the race's helper process stopped ({type(error).__name__})")
+        return self._received > 0
 
     def close(self) -> None:
         self._finalizer()
 
-    def _ask(self) -> None:
+    def _ask(self) -> bool:
+        """Ask for the next chunk; False if the run has no more epochs."""
         count = min(self._chunk, self._epochs - self._asked)
         if count <= 0:
-            return
-        self._connection.send(count)
+            return False
+        self._connection.send(("epochs", self._race, count))
         self._asked += count
         self._chunk = min(2 * self._chunk, MAX_CHUNK)
+        return True
 
     def _receive(self, block: bool) -> None:
-        """Every reply that has come; with `block`, at least one."""
+        """Every reply that has come for this race; with `block`, at least one."""
         while self._asked > self._received and (block or self._connection.poll()):
+            race, reply = self._connection.recv()
+            if race != self._race:
+                continue  # an earlier race's chunk, still on its way
             block = False
-            reply = self._connection.recv()
             if isinstance(reply, str):
                 self._fail(reply)
                 return
@@ -115,55 +204,90 @@ class LaneProcess:
 
     def _fail(self, message: str) -> None:
         self.failure = message
+        self._healthy[0] = False
         self._queue.clear()
         self.close()
 
 
-def _stop(connection: Connection, process: subprocess.Popen[bytes]) -> None:
-    """End the helper at once, without waiting for it: it may be in the middle of a chunk."""
-    connection.close()
-    with contextlib.suppress(OSError):
-        process.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=0.5)  # reaped, or the OS does it when this process ends
+# --- the helper's side ------------------------------------------------------------------------
 
 
 def main(fd: int) -> None:
-    """The helper's entry point: serve the race at the other end of socket `fd`."""
-    connection = Connection(fd)
-    try:
-        configs = connection.recv()
-    except EOFError:
-        return
-    serve(connection, configs)
+    """The helper's entry point: serve races at the other end of socket `fd` until EOF."""
+    _Server(Connection(fd)).serve()
 
 
-def serve(connection: Connection, configs: tuple[RunConfig, ...]) -> None:
-    """Train `configs` side by side, as many epochs as each request asks, until EOF."""
-    try:
-        trainers = [config.spec.build(config) for config in configs]
-        alive = [True] * len(trainers)
-        while True:
+class _Server:
+    """Messages: ("race", id, configs) builds a race's lanes, ("epochs", id, n) trains n more
+    epochs and sends (id, records), ("end", id) drops the race. A newer message cuts a chunk
+    short: a race that has ended needs no more epochs."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.inbox: deque[tuple[Any, ...]] = deque()
+        self.race: int | None = None
+        self.trainers: list[Any] = []
+        self.alive: list[bool] = []
+
+    def serve(self) -> None:
+        try:
+            while True:
+                if not self.inbox:
+                    self.inbox.append(self.connection.recv())
+                self._handle(self.inbox.popleft())
+        except (EOFError, OSError):
+            return  # the window (or script) is gone
+
+    def _handle(self, message: tuple[Any, ...]) -> None:
+        kind, race = message[0], message[1]
+        if kind == "race":
+            self.race = race
             try:
-                count = connection.recv()
-            except EOFError:
-                return  # the race is over
-            chunk: list[LaneRecords] = []
-            for _ in range(count):
-                epoch: list[StepRecord | None] = []
-                for index, trainer in enumerate(trainers):
-                    if not alive[index]:
-                        epoch.append(None)
-                        continue
-                    record: StepRecord = trainer.step()
-                    alive[index] = record.is_finite
-                    # A numpy copy pickles in a few bytes; a tensor would go through torch's
-                    # shared-memory reducer, a file descriptor per record.
-                    epoch.append(record._replace(predictions=np.array(record.y_pred)))
-                chunk.append(tuple(epoch))
-            connection.send(chunk)
-    except OSError:
-        return  # the race ended while this chunk was on its way
-    except Exception as error:  # said to the race, which goes on with its own lanes
-        with contextlib.suppress(OSError):
-            connection.send(f"a race lane failed: {type(error).__name__}: {error}")
+                self.trainers = [config.spec.build(config) for config in message[2]]
+            except Exception as error:  # said to the race, which goes on with its own lanes
+                self._failed(error)
+                return
+            self.alive = [True] * len(self.trainers)
+        elif kind == "end":
+            self.race, self.trainers = None, []
+        elif kind == "epochs" and race == self.race:
+            try:
+                chunk = self._train(message[2])
+            except Exception as error:  # as above
+                self._failed(error)
+                return
+            if chunk is not None:
+                self.connection.send((race, chunk))
+
+    def _train(self, count: int) -> list[LaneRecords] | None:
+        """`count` epochs of every lane; None if a newer message ended the race meanwhile."""
+        chunk: list[LaneRecords] = []
+        for done in range(count):
+            if done % CHECK_EVERY == CHECK_EVERY - 1 and self._superseded():
+                return None
+            epoch: list[StepRecord | None] = []
+            for index, trainer in enumerate(self.trainers):
+                if not self.alive[index]:
+                    epoch.append(None)
+                    continue
+                record: StepRecord = trainer.step()
+                self.alive[index] = record.is_finite
+                # A numpy copy pickles in a few bytes; a tensor would go through torch's
+                # shared-memory reducer, a file descriptor per record.
+                epoch.append(record._replace(predictions=np.array(record.y_pred)))
+            chunk.append(tuple(epoch))
+        return chunk
+
+    def _superseded(self) -> bool:
+        """Read what has come; True if this race has ended (its queued requests are dropped)."""
+        while self.connection.poll():
+            self.inbox.append(self.connection.recv())
+        if not any(message[0] != "epochs" for message in self.inbox):
+            return False
+        while self.inbox[0][0] == "epochs":
+            self.inbox.popleft()
+        return True
+
+    def _failed(self, error: Exception) -> None:
+        race, self.race, self.trainers = self.race, None, []
+        self.connection.send((race, f"a race lane failed: {type(error).__name__}: {error}"))

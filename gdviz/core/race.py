@@ -45,7 +45,6 @@ ENTRY_TITLES: Mapping[str, str] = MappingProxyType({
 OPTIMIZER_RACE = ("sgd", "momentum", "adam")  # lilipads' classic three, on the notebook's data
 LR_RACE = ("lr×0.5", "lr×2", "lr×4")
 MAX_LANES = 8  # the lead and up to seven others
-HELPER_FROM_EPOCH = 32  # a race this long is being played: its lanes get a helper process
 # The lanes' colours: none of the lead's (orange path, blue loss and w, pink b, green
 # optimum), so a lane is never taken for a curve of this run.
 LANE_COLORS = ("#332288", "#117733", "#AA4499", "#44AA99", "#999933", "#882255", "#6699CC")
@@ -117,8 +116,8 @@ class RaceTrainer:
     lanes' (None for a lane that has diverged: it stops where it left the numbers).
 
     Torch lanes train ahead in a helper process when there is a core for it
-    (gdviz.core.lane_process), started once the race has gone HELPER_FROM_EPOCH epochs (a race
-    stepped through a few epochs never pays for one); until it has caught up, and if it ever
+    (gdviz.core.lane_process), asked for from the start: a race is built when it is chosen or
+    reset, usually a while before it is played. Until the helper answers, and if it ever
     fails, the race steps its own copies of the lanes. Either way the records are the same.
     """
 
@@ -128,14 +127,16 @@ class RaceTrainer:
         self.lead = lead_config.spec.build(lead_config)
         self.lanes = lane_specs(config)
         configs = tuple(lane.config for lane in self.lanes)
-        # The lanes stepped here; None once the helper's records have caught up with them.
+        # The lanes stepped here; None once the helper has taken over.
         self._trainers: list[Trainer] | None = [c.spec.build(c) for c in configs]
         self._alive = [True] * len(configs)
-        self._wants_helper = (helper_is_worthwhile(configs) if helper is None
-                              else helper and bool(configs))
         self._helper: LaneProcess | None = None
         self._failure: str | None = None
-        self._epochs = config.epochs
+        if helper_is_worthwhile(configs) if helper is None else helper and bool(configs):
+            try:
+                self._helper = LaneProcess(configs, config.epochs)
+            except OSError as error:  # no process to be had: the race goes on here
+                self._failure = f"no helper process for the race: {error}"
         self.kind = self.lead.kind
         self.param_names = self.lead.param_names
 
@@ -155,12 +156,12 @@ class RaceTrainer:
 
     @property
     def lanes_from_helper(self) -> bool:
-        """True once the helper's records have caught up and the race steps no lanes itself."""
+        """True once the helper has taken over and the race steps no lanes itself."""
         return self._trainers is None
 
     def wait_for_helper(self, timeout: float) -> bool:
-        """Wait until the helper (started at HELPER_FROM_EPOCH) has answered; False if there
-        is none or it did not answer in time. For tests and benchmarks: a race never waits."""
+        """Wait until the helper has answered; False if there is none or it did not answer in
+        time. For tests and benchmarks: a race itself never waits for it."""
         return self._helper is not None and self._helper.wait_ready(timeout)
 
     def params(self) -> tuple[float, ...]:
@@ -181,18 +182,11 @@ class RaceTrainer:
         return record._replace(lanes=self._lane_records(record.epoch))
 
     def _lane_records(self, epoch: int) -> tuple[StepRecord | None, ...]:
-        if self._wants_helper and epoch >= HELPER_FROM_EPOCH:
-            self._wants_helper = False
-            try:
-                self._helper = LaneProcess(tuple(lane.config for lane in self.lanes),
-                                           self._epochs)
-            except OSError as error:  # no process to be had: the race goes on here
-                self._failure = f"no helper process for the race: {error}"
         helper = self._helper
         if helper is not None:
-            records = helper.records(epoch, wait=self._trainers is None)
+            records = helper.records(epoch)
             if records is not None:
-                self._trainers = None  # caught up: from now on the helper's records only
+                self._trainers = None  # taken over: from now on the helper's records only
                 return records
             if helper.failure is not None:
                 self._helper, self._failure = None, helper.failure
