@@ -108,7 +108,8 @@ def _release(helper: _Helper, race: int, healthy: list[bool]) -> None:
 
 
 @atexit.register
-def _end_idle() -> None:
+def end_waiting_helper() -> None:
+    """End the helper waiting for a race, if any (at exit; benchmarks time a first race)."""
     helper = _take_idle()
     if helper is not None:
         helper.kill()

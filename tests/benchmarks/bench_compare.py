@@ -6,9 +6,12 @@ a. A race of 4 optimizers plays 10,000 epochs unthrottled within 5x one run's ti
    epochs 10,000; timed from `model.set_speed(None); model.play()` to the state "finished",
    for one run (plain SGD) and for a race (`race=("sgd", "momentum", "adam", "rmsprop")` led
    by that SGD run: the lead and 3 lanes, 4 optimizers), alternately in the same window, the
-   median of `--repeats` each. For context, the same without a window: the trainer that
-   `make_trainer(config)` builds, stepped 10,000 times in this process, and each lane's
-   optimizer alone (their sum is what a race must pay at least).
+   median of `--repeats` each. The race's lanes train in a helper process
+   (gdviz.core.lane_process); the warm-up race leaves one waiting, as any earlier race of the
+   session would. Then once more with that helper ended first: a session's first race, which
+   starts one (~2 s, torch imported there). For context, the same without a window: the
+   trainer that `make_trainer(config)` builds, stepped 10,000 times in this process, the race
+   with its lanes stepped in this process (no helper), and each lane's optimizer alone.
 
 b. Redraw with 8 pinned runs of 100,000 epochs each >= 30 fps. numpy trainer, epochs 100,000:
    8 runs at different learning rates are trained to the end through the window's own model
@@ -160,10 +163,12 @@ def play_to_end(window: Any, epochs: int) -> tuple[float, int]:
 
 # --- a. the race -----------------------------------------------------------------------------
 
-def step_in_process(config: Any, epochs: int) -> float:
+def step_in_process(config: Any, epochs: int, helper: bool = True) -> float:
+    """`helper` False: a race's lanes stepped in this process too."""
+    from gdviz.core.race import RaceTrainer
     from gdviz.core.trainers import make_trainer
 
-    trainer = make_trainer(config)
+    trainer = make_trainer(config) if helper or not config.race else RaceTrainer(config, False)
     step = trainer.step
     start = time.perf_counter()
     for _ in range(epochs):
@@ -205,6 +210,7 @@ def race_in_window(single: Any, race: Any, repeats: int, profile: bool,
             redraws[name].append(seen)
         loads.append(load().removeprefix("load "))
     gl_made = window.surface3d_view.scene is not None or window.surface3d_view.problem is not None
+    cold = cold_race(window, single, race)
     if profile:
         profile_race(window, race)
     if parts:
@@ -223,6 +229,8 @@ def race_in_window(single: Any, race: Any, repeats: int, profile: bool,
           + ", ".join(f"{r / s:.2f}" for r, s in zip(times["race"], times["single"],
                                                       strict=True))
           + f"; loads after each repeat: {'; '.join(loads)}")
+    print(f"      race of 4, its helper started cold (a session's first race): {cold:.3f} s, "
+          f"{cold / t_single:.2f} x one run")
     if solos:
         for name in solos:
             print(f"      {name + ' alone:':15s}{median(times[name]):7.3f} s  "
@@ -236,6 +244,17 @@ def race_in_window(single: Any, race: Any, repeats: int, profile: bool,
               f"({mean_alone:.3f} s): {t_race / mean_alone:.2f} (the same target read as "
               f"'one run' of any lane); per repeat " + ", ".join(f"{r:.2f}" for r in per_repeat))
     return times, gl_made
+
+
+def cold_race(window: Any, single: Any, race: Any) -> float:
+    """The race played once with no helper process waiting: the race starts one."""
+    from gdviz.core import lane_process
+
+    use_config(window, single)  # the last race's trainer goes, its helper waits...
+    lane_process.end_waiting_helper()  # ...and is ended here
+    use_config(window, race)
+    elapsed, _ = play_to_end(window, RACE_EPOCHS)
+    return elapsed
 
 
 def bench_race(repeats: int, profile: bool) -> None:
@@ -258,7 +277,7 @@ def bench_race(repeats: int, profile: bool) -> None:
 
     print(f"   without a window (make_trainer(config), step() x {RACE_EPOCHS:,}, "
           f"{repeats} runs each, alternately; {load()}):")
-    configs = {"one run (SGD)": single, "race of 4": race}
+    configs = {"one run (SGD)": single, "race of 4": race, "race, no helper": race}
     for entry in RACE:
         lanes_alone = lane_specs(single.replace(race=(entry,)))
         configs[f"  {entry} alone"] = lanes_alone[0].config if lanes_alone else single
@@ -267,14 +286,15 @@ def bench_race(repeats: int, profile: bool) -> None:
         step_in_process(config, 300)
     for _ in range(repeats):
         for name, config in configs.items():
-            core[name].append(step_in_process(config, RACE_EPOCHS))
+            helper = name != "race, no helper"
+            core[name].append(step_in_process(config, RACE_EPOCHS, helper=helper))
     base = median(core["one run (SGD)"])
     for name, values in core.items():
         print(f"      {name:18s} {median(values):.3f} s  ({median(values) / base:.2f} x one "
               f"run)  {fmt_runs(values)}")
     total = sum(median(core[f"  {entry} alone"]) for entry in RACE)
     print(f"      sum of the four optimizers alone: {total:.3f} s ({total / base:.2f} x one "
-          f"run): about the least a race of these four can cost")
+          f"run): about the least a race of these four costs in one process")
     for variant, times in windows.items():
         print(f"      window {variant} / in-process: one run "
               f"{median(times['single']) / base:.2f}, race "

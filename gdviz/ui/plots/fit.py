@@ -74,9 +74,10 @@ class FitPlot(pg.PlotWidget):
         self._data: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._predicted: tuple[float, float] | None = None
         self._shown_key: object = None  # what refresh() last drew
+        self._forward_key: object = None  # whose forward pass the residuals hold
 
     def rebuild(self) -> None:
-        self._shown_key = None
+        self._shown_key = self._forward_key = None
         config = self.model.config
         x, y = data_arrays(config)
         self._data = (np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
@@ -140,6 +141,10 @@ class FitPlot(pg.PlotWidget):
             item.setVisible(shown)
         if not shown or forward is None:
             return
+        key = (id(self.model.history), self.model.config, view.epoch)
+        if key == self._forward_key:
+            return  # back from the update to the same epoch: the items still hold it
+        self._forward_key = key
         x, y, y_pred = (np.asarray(a, dtype=np.float64) for a in (forward.x, forward.y,
                                                                   forward.y_pred))
         x, y, y_pred = finite_only(x, y, y_pred)
