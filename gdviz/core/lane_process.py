@@ -215,6 +215,11 @@ class LaneProcess:
 
 def main(fd: int) -> None:
     """The helper's entry point: serve races at the other end of socket `fd` until EOF."""
+    import torch
+
+    # Epochs of a few numbers each never split across threads; one thread is all a helper
+    # beside the window's own process should take.
+    torch.set_num_threads(1)
     _Server(Connection(fd)).serve()
 
 
