@@ -183,13 +183,11 @@ class GraphView(QGraphicsView):
         return font
 
     def _text(self, text: str, font: QFont, parent: QGraphicsItem | None = None,
-              color: str = INK, cached: bool = True) -> QGraphicsSimpleTextItem:
-        """`cached`: painted from a pixmap until its text, colour or the zoom changes. A sub-step
-        repaints the nodes it re-lights; their names need not be drawn again, but a value that
-        changes with the phase would cost a new pixmap each time."""
+              color: str = INK) -> QGraphicsSimpleTextItem:
         item = QGraphicsSimpleTextItem(text, parent)
-        if cached:
-            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # Painted from a pixmap until its text, colour or the zoom changes: a sub-step repaints
+        # the nodes it re-lights, and their unchanged texts need not be drawn again.
+        item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         item.setFont(font)
         item.setBrush(QColor(color))
         if parent is None:
@@ -221,8 +219,7 @@ class GraphView(QGraphicsView):
         height = 2 * self._px(PAD) + 3 * line
         widths = self._widths(graph)
         rects = self._place(graph, widths, 2.5 * line, height)
-        # Two lines: what, and the phase.
-        self._title = self._text("", self._font(bold=True), cached=False)
+        self._title = self._text("", self._font(bold=True))  # two lines: what, and the phase
         self._title.setPos(min(rect.left() for rect in rects.values()), 0)
         # The room of the widest title of any phase: a phase's title never changes the fit.
         metrics = QFontMetricsF(self._title.font())
@@ -296,9 +293,9 @@ class GraphView(QGraphicsView):
             second.setPos(first.pos().x() + first.boundingRect().width() + self._px(6),
                           pad + 0.1 * line)
             texts.append(second)
-        value = self._text("", fonts[2], box, cached=False)
+        value = self._text("", fonts[2], box)
         value.setPos(pad, pad + line)
-        grad = self._text("", fonts[3], box, cached=False)
+        grad = self._text("", fonts[3], box)
         grad.setPos(pad, pad + 2 * line)
         badge = QGraphicsEllipseItem(-0.5 * line, -0.5 * line, line, line, box)
         badge.setBrush(QColor(INK))
