@@ -44,9 +44,10 @@ CHECK_EVERY = 32  # epochs between the helper's looks for a newer message within
 
 def helper_is_worthwhile(configs: tuple[RunConfig, ...]) -> bool:
     """A helper pays only for torch lanes (a numpy epoch costs less than its pickling) and only
-    with a second core to run on."""
+    with a second core to run on; it hands its socket over as a POSIX file descriptor."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return bool(configs) and (cores or 1) >= 2 and all(c.spec.needs_torch for c in configs)
+    return (os.name == "posix" and bool(configs) and (cores or 1) >= 2
+            and all(c.spec.needs_torch for c in configs))
 
 
 class _Helper:

@@ -241,8 +241,12 @@ def style_plot(plot: pg.PlotItem, title: str, x_label: str, y_label: str) -> Non
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMenuEnabled(False)
     for side in ("left", "bottom"):
+        axis = plot.getAxis(side)
         # Axes repaint on every frame otherwise; the cache is invalidated when the range moves.
-        plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # Room for the widest tick labels seen, never less: a range that moves at each epoch
+        # ("-100" then "-50") resized the axis a frame later, and the whole plot with it.
+        axis.setStyle(autoReduceTextSpace=False)
 
 
 def set_data(item: pg.PlotDataItem | pg.PlotCurveItem | pg.ScatterPlotItem, xs: ArrayLike,
