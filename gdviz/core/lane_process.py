@@ -131,7 +131,11 @@ class LaneProcess:
             if helper is not None:
                 helper.kill()
             helper = _Helper()
-            helper.connection.send(("race", self._race, configs))
+            try:
+                helper.connection.send(("race", self._race, configs))
+            except OSError:
+                helper.kill()
+                raise
         self._helper = helper
         self._connection = helper.connection
         self._healthy = [True]  # False once it failed: a failed helper is not kept
