@@ -38,7 +38,9 @@ from gdviz.core.records import StepRecord
 
 LaneRecords = tuple[StepRecord | None, ...]  # one epoch of every lane; None: a diverged lane
 FIRST_CHUNK = 16  # epochs asked for at first; each later request doubles, up to MAX_CHUNK
-MAX_CHUNK = 512  # ~0.4 s of three torch lanes: a fresh request keeps the helper busy meanwhile
+# ~60 ms of three torch lanes. A race that waits for its helper waits for a whole chunk, and
+# hears a pause only between steps: small chunks keep pauses and redraws prompt.
+MAX_CHUNK = 64
 CHECK_EVERY = 32  # epochs between the helper's looks for a newer message within a chunk
 
 
