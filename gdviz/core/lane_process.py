@@ -52,6 +52,20 @@ def helper_is_worthwhile(configs: tuple[RunConfig, ...]) -> bool:
             and all(c.spec.needs_torch for c in configs))
 
 
+def step_lanes(trainers: list[Any], alive: list[bool]) -> LaneRecords:
+    """One epoch of every lane still `alive`, None for the others; a lane that leaves the
+    finite numbers is marked dead in `alive`. The race and its helper both step with this."""
+    records: list[StepRecord | None] = []
+    for index, trainer in enumerate(trainers):
+        if not alive[index]:
+            records.append(None)
+            continue
+        record: StepRecord = trainer.step()
+        alive[index] = record.is_finite
+        records.append(record)
+    return tuple(records)
+
+
 class _Helper:
     """A helper process and our end of its socket."""
 
@@ -100,14 +114,20 @@ def _release(helper: _Helper, race: int, healthy: list[bool]) -> None:
     if healthy[0] and helper.alive():
         with _idle_lock:
             if _idle is None:
-                try:
-                    helper.connection.send(("end", race))
-                except OSError:
-                    pass
-                else:
+                if _told(helper, ("end", race)):
                     _idle = helper
-                    return
+                return  # kept, or ended by _told
     helper.kill()
+
+
+def _told(helper: _Helper, message: tuple[Any, ...]) -> bool:
+    """Send `message`; False (and the helper ended) if it cannot be sent."""
+    try:
+        helper.connection.send(message)
+    except OSError:
+        helper.kill()
+        return False
+    return True
 
 
 @atexit.register
@@ -124,20 +144,12 @@ class LaneProcess:
     def __init__(self, configs: tuple[RunConfig, ...], epochs: int) -> None:
         """Start (or reuse) a helper; OSError if no process can be started."""
         self._race = next(_race_ids)
+        message = ("race", self._race, configs)
         helper = _take_idle()
-        try:
-            if helper is None:
-                raise OSError  # none waiting: start one
-            helper.connection.send(("race", self._race, configs))
-        except OSError:
-            if helper is not None:
-                helper.kill()
+        if helper is None or not _told(helper, message):
             helper = _Helper()
-            try:
-                helper.connection.send(("race", self._race, configs))
-            except OSError:
-                helper.kill()
-                raise
+            if not _told(helper, message):
+                raise OSError("the race's helper process did not take its lanes")
         self._helper = helper
         self._connection = helper.connection
         self._healthy = [True]  # False once it failed: a failed helper is not kept
@@ -278,17 +290,11 @@ class _Server:
         for done in range(count):
             if done % CHECK_EVERY == CHECK_EVERY - 1 and self._superseded():
                 return None
-            epoch: list[StepRecord | None] = []
-            for index, trainer in enumerate(self.trainers):
-                if not self.alive[index]:
-                    epoch.append(None)
-                    continue
-                record: StepRecord = trainer.step()
-                self.alive[index] = record.is_finite
-                # A numpy copy pickles in a few bytes; a tensor would go through torch's
-                # shared-memory reducer, a file descriptor per record.
-                epoch.append(record._replace(predictions=np.array(record.y_pred)))
-            chunk.append(tuple(epoch))
+            # A numpy copy pickles in a few bytes; a tensor would go through torch's
+            # shared-memory reducer, a file descriptor per record.
+            chunk.append(tuple(None if record is None
+                               else record._replace(predictions=np.array(record.y_pred))
+                               for record in step_lanes(self.trainers, self.alive)))
         return chunk
 
     def _superseded(self) -> bool:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from gdviz.core.config import RunConfig
 from gdviz.core.history import History
-from gdviz.core.lane_process import LaneProcess, helper_is_worthwhile
+from gdviz.core.lane_process import LaneProcess, helper_is_worthwhile, step_lanes
 from gdviz.core.records import StepRecord
 
 if TYPE_CHECKING:
@@ -196,15 +196,7 @@ class RaceTrainer:
 
     def _step_in_process(self) -> tuple[StepRecord | None, ...]:
         assert self._trainers is not None
-        lanes: list[StepRecord | None] = []
-        for index, trainer in enumerate(self._trainers):
-            if not self._alive[index]:
-                lanes.append(None)
-                continue
-            lane_record: StepRecord = trainer.step()
-            self._alive[index] = lane_record.is_finite
-            lanes.append(lane_record)
-        return tuple(lanes)
+        return step_lanes(self._trainers, self._alive)
 
     def _replayed(self, epochs: int) -> list[Trainer]:
         """The lanes' trainers rebuilt and stepped `epochs` times, as the helper had them."""
