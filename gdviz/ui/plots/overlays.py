@@ -82,9 +82,8 @@ class ArrowOverlay:
         dx, dy = b.x() - a.x(), b.y() - a.y()
         # A step too small to see has no direction on the screen: no head then.
         self.head.setVisible(math.hypot(dx, dy) >= 2.0)
-        # ArrowItem's angle 0 points left; scene y grows downwards, as atan2's does here. The
-        # head turns about its tip as an item: setStyle(angle=) would build a new path.
-        self.head.setRotation(math.degrees(math.atan2(dy, dx)) + 180.0)
+        # ArrowItem's angle 0 points left; scene y grows downwards, as atan2's does here.
+        self.head.setStyle(angle=math.degrees(math.atan2(dy, dx)) + 180.0)
         middle = QPointF((a.x() + b.x()) / 2, (a.y() + b.y()) / 2)
         taken.append(place_beside(self.label, self.view, middle, taken, hits=hits))
 
