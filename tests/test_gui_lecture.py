@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QGraphicsSimpleTextItem,
     QGraphicsView,
+    QLabel,
     QPlainTextEdit,
     QTextEdit,
 )
@@ -287,3 +288,27 @@ def test_the_step_panel_keeps_the_phase_shown_in_view_on_a_small_screen(qtbot, m
         assert not heading.isNull()
         rect = panel.cursorRect(heading)
         assert rect.top() >= 0 and rect.bottom() <= panel.viewport().height(), rect
+
+
+def test_lecture_views_say_which_epoch_they_hold_while_a_run_plays(qtbot, focused):
+    """The lecture views are not redrawn while playing: each says which epoch it still shows
+    (at epoch 62 of a playing run the graph said "step to epoch 1", without a word)."""
+    window, model = focused, focused.model
+    views = (window.code_panel, window.graph_view, window.gradcheck_panel,
+             window.contributions_plot)
+    notes = {note.parentWidget(): note for note in window.findChildren(QLabel, "heldNote")}
+    assert set(notes) == set(views)
+    assert all(note.isHidden() for note in notes.values())
+    qtbot.keyClick(window.plots_area, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: model.state == "playing" and model.cursor >= 3, timeout=10_000)
+    window._on_model_updated()
+    for view in views:
+        assert not notes[view].isHidden()
+        assert notes[view].text() == f"as at epoch {view.shown_cursor} · updates when paused"
+        assert view.shown_cursor < model.cursor
+    qtbot.keyClick(window.plots_area, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: model.state != "playing", timeout=5000)
+    window._on_model_updated()
+    assert all(note.isHidden() for note in notes.values())
+    shown = [view for view in views if view.isVisible()]
+    assert shown and all(view.shown_cursor == model.cursor for view in shown)

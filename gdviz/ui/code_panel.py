@@ -150,6 +150,7 @@ class CodePanel(QPlainTextEdit):
         self._shown: tuple[Any, ...] | None = None  # what refresh() last showed
         self._history: History | None = None  # kept so its id in _shown is not reused
         self._text = ""
+        self.shown_cursor = 0  # the epoch the panel last followed (it holds it while playing)
         self._widest = 0  # px: the widest line shown since the last rebuild
         self._scale = 1.0
         # An optimizer's state still being replayed: look again soon (the timer is the panel's).
@@ -181,6 +182,7 @@ class CodePanel(QPlainTextEdit):
         model = self._model
         config, history = model.config, model.history
         epoch, phase, error = model.cursor, model.phase, model.session.lesson_error
+        self.shown_cursor = epoch
         update = optimizer_update(model)
         if update is not None and update.pending:
             self._retry.start()

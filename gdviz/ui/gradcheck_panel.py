@@ -66,6 +66,7 @@ class GradCheckPanel(QTextEdit):
         self.model = model
         self._font_scale = 1.0
         self._shown_key: object = None
+        self.shown_cursor = 0  # the epoch the panel last followed (it holds it while playing)
         self._torch_timer = QTimer(self, singleShot=True, interval=TORCH_POLL_MS)
         self._torch_timer.timeout.connect(self._on_torch_timer_timeout)
 
@@ -82,6 +83,7 @@ class GradCheckPanel(QTextEdit):
         if not self.isVisible():
             return  # computed when shown (showEvent)
         model = self.model
+        self.shown_cursor = model.cursor
         history = model.history
         if history is None:
             self._show_text("loading the trainer…", key=("loading", model.config))

@@ -94,6 +94,7 @@ class GraphView(QGraphicsView):
         self._lit: frozenset[int] = frozenset()
         self._focus: int | None = None
         self._fitted: tuple[object, ...] = ()  # what the zoom was last chosen for
+        self.shown_cursor = 0  # the epoch the view last followed (it holds it while playing)
 
     # --- what the window calls ---------------------------------------------------------------
 
@@ -102,6 +103,7 @@ class GraphView(QGraphicsView):
         if not self.isVisible():
             return  # showEvent catches up
         model = self.model
+        self.shown_cursor = model.cursor
         history = model.history
         if history is None:
             if self._message != LOADING:

@@ -45,6 +45,7 @@ from gdviz.ui.files import SessionFiles
 from gdviz.ui.formatting import number
 from gdviz.ui.gradcheck_panel import GradCheckPanel
 from gdviz.ui.graph_view import GraphView
+from gdviz.ui.held_note import HeldNote
 from gdviz.ui.layout import (
     Docks,
     SavedLayout,
@@ -292,6 +293,13 @@ class MainWindow(QMainWindow):
         self.graph_view = GraphView(model)
         self.gradcheck_panel = GradCheckPanel(model)
         self.contributions_plot = ContributionsPlot(model)
+        # While a run plays, the lecture views keep the epoch they showed: each says so.
+        self.held_notes = [
+            HeldNote(self.code_panel, lambda: self.code_panel.shown_cursor),
+            HeldNote(self.graph_view, lambda: self.graph_view.shown_cursor),
+            HeldNote(self.gradcheck_panel, lambda: self.gradcheck_panel.shown_cursor),
+            HeldNote(self.contributions_plot, lambda: self.contributions_plot.shown_cursor),
+        ]
         self.surface3d_view = Surface3DView(model)
         self.sweep_panel = SweepPanel(model.config)
         self.docks = Docks(
@@ -690,6 +698,8 @@ class MainWindow(QMainWindow):
             self.code_panel.refresh()
             self.gradcheck_panel.refresh()
             self.graph_view.refresh()
+        for note in self.held_notes:
+            note.follow(playing, model.cursor)
         self._show_phase()
         self.log_panel.refresh()
         limit = model.config.epochs

@@ -76,6 +76,7 @@ class ContributionsPlot(pg.PlotWidget):
         self._gradients: dict[str, float] = {}
         self._drawn: tuple[object, ...] | None = None  # what the bars show now
         self._range: tuple[float, float, float, float] | None = None
+        self.shown_cursor = 0  # the epoch the plot last followed (it holds it while playing)
         self.getViewBox().sigResized.connect(self._place_labels)
         self.rebuild()
 
@@ -122,6 +123,7 @@ class ContributionsPlot(pg.PlotWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        self.shown_cursor = self.model.cursor
         view = phase_view(self.model, always_explain=True)
         key_now = (id(self.model.history), view.epoch, len(self.model.config.x),
                    self.model.config.forget_zero_grad)
