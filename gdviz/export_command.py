@@ -236,8 +236,8 @@ def _export_picture(request: ExportRequest, config: RunConfig) -> int:
         if request.view in ("window", "graph", "gradcheck") and (
                 screen is None or is_compact(screen.availableGeometry().size()) != compact):
             arrange(window, window.docks, compact)  # the docks as on a screen of that size
-        if request.view == "gradcheck":
-            _wait_for_torch()
+        if request.view in ("gradcheck", "window"):
+            _wait_for_torch()  # its autograd column, not "PyTorch loading…"
         widget = export.views(window)[request.view]
         size = None if request.view == "window" else request.size
         if request.is_animation:
@@ -256,6 +256,11 @@ def _export_picture(request: ExportRequest, config: RunConfig) -> int:
         return 0
     finally:
         window.close()
+        # The window may have started importing torch: an interpreter that exits in the
+        # middle of that import aborts (exit status 134 or 139 after a good export).
+        from gdviz.core import torch_preload
+
+        torch_preload.wait(120)
 
 
 def _probe_writable(path: Path) -> None:

@@ -256,6 +256,23 @@ def test_update_arrow_goes_from_0_to_1_2_at_epoch_1(qtbot, window):
     assert w_arrow.label.toPlainText() == arrow.label.toPlainText()
 
 
+
+def test_nn_update_labels_are_short_and_clear_of_each_other(qtbot, make_window):
+    """Two parameters: the heatmap's label is one line, the weights plot's two labels do not
+    overlap (the arithmetic of both took four wrapped lines over the arrow, at lr 0.05)."""
+    pytest.importorskip("torch")
+    window = make_window(build_config("nn", {"lr": 0.05}), timeout=TORCH_TIMEOUT)
+    window.resize(1280, 720)
+    go_to(qtbot, window, 1, Phase.UPDATE)
+    (w0, b0), (w1, b1) = (window.model.history.params_at(k) for k in (0, 1))
+    text = window.surface_plot.step_arrow.label.toPlainText()
+    assert text == f"−lr × grad = ({w1 - w0:+.3f}, {b1 - b0:+.3f})".replace("-", "−")
+    arrows = window.weights_plot.step_arrows
+    assert arrows["w"].label.toPlainText().startswith("w: −lr × grad = ")
+    assert arrows["b"].label.toPlainText() == f"b: −lr × grad = {b1 - b0:+.3f}".replace("-", "−")
+    w_rect, b_rect = (arrows[n].label.sceneBoundingRect() for n in ("w", "b"))
+    assert not w_rect.intersects(b_rect)
+
 # --- a whole epoch: the old look ----------------------------------------------------------------
 
 def test_phase_none_leaves_every_overlay_hidden(qtbot, window):

@@ -43,6 +43,7 @@ from gdviz.ui.data_editor import DatasetEditor
 from gdviz.ui.export_menu import ExportActions
 from gdviz.ui.files import SessionFiles
 from gdviz.ui.formatting import number
+from gdviz.ui.garbage import collect_in_gui_thread
 from gdviz.ui.gradcheck_panel import GradCheckPanel
 from gdviz.ui.graph_view import GraphView
 from gdviz.ui.held_note import HeldNote
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         """`remember`: restore and save what the user left (geometry, docks, speed, presenter
         type size, recent sessions; see preferences.py). Only `gdviz` itself asks for it."""
         super().__init__()
+        collect_in_gui_thread()  # before the training thread runs: never in that thread
         self._remember = remember
         self._presenter_scale = (preferences.presenter_scale() if remember
                                  else preferences.DEFAULT_PRESENTER_SCALE)

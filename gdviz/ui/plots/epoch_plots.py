@@ -470,10 +470,11 @@ class WeightsPlot(EpochPlot):
             set_data(marker, *finite_only(np.array([float(view.shown)]),
                                         np.array([self._on_axis(value)])))
             if view.phase is Phase.UPDATE and step is not None and explanation is not None:
-                prefix = f"{name}: " if len(explanation.steps) > 1 else ""
+                both = len(explanation.steps) > 1  # two labels: short ones
+                prefix = f"{name}: " if both else ""
                 arrow.show((view.epoch - 1.0, self._on_axis(step.before)),
                            (float(view.epoch), self._on_axis(step.after)),
-                           prefix + update_text(step, self.model.config))
+                           prefix + update_text(step, self.model.config, short=both))
             else:
                 arrow.hide()
         self._layout_overlays()

@@ -107,17 +107,35 @@ def lr_text(lr: float) -> str:
     return f"{lr:g}".replace("-", "−")
 
 
-def update_text(step: ParamStep, config: RunConfig | None = None) -> str:
-    """−lr × grad = −0.01 × (−120.000) = 1.200: the change the update makes, with its numbers.
+def change_text(value: float) -> str:
+    """A change with its sign: +1.372, −0.052."""
+    text = number(value)
+    return text if text.startswith("−") else f"+{text}"
+
+
+def update_text(step: ParamStep, config: RunConfig | None = None, short: bool = False) -> str:
+    """−lr × grad = −0.01 × (−120.000) = 1.200: the change the update makes, with its numbers;
+    `short`: −lr × grad = +1.200, for a plot with two parameters' labels to fit (the step and
+    code panels write the arithmetic out).
 
     With another optimizer than plain SGD the step is not −lr × grad: then its name and the
     change it really made (the step panel writes out how)."""
     if config is not None and not config.optimizer_config.is_plain_sgd:
-        change = number(step.change)
-        sign = "" if change.startswith("−") else "+"
-        return f"{config.optimizer_spec.title} step Δ{step.name} = {sign}{change}"
+        return f"{config.optimizer_spec.title} step Δ{step.name} = {change_text(step.change)}"
+    if short:
+        return f"−lr × grad = {change_text(-step.lr * step.grad)}"
     return (f"−lr × grad = −{lr_text(step.lr)} × {signed(step.grad)} "
             f"= {number(-step.lr * step.grad)}")
+
+
+def update_vector_text(steps: tuple[ParamStep, ...], config: RunConfig | None = None) -> str:
+    """−lr × grad = (+1.372, +0.448): the update of (w, b) in one line, for the heatmap, where
+    the arithmetic of both parameters took four wrapped lines over the arrow it labels."""
+    if config is not None and not config.optimizer_config.is_plain_sgd:
+        names = ", ".join(s.name for s in steps)
+        changes = ", ".join(change_text(s.change) for s in steps)
+        return f"{config.optimizer_spec.title} step Δ({names}) = ({changes})"
+    return "−lr × grad = (" + ", ".join(change_text(-s.lr * s.grad) for s in steps) + ")"
 
 
 def finite(*values: float) -> bool:

@@ -41,7 +41,7 @@ from gdviz.ui.plots.ghosts import Lines, PinGhosts, RaceLanes
 from gdviz.ui.plots.labels import scene_points, thinned_for_screen
 from gdviz.ui.plots.markers import Markers
 from gdviz.ui.plots.overlays import ArrowOverlay, PointLabel, ScenePoints, TangentOverlay
-from gdviz.ui.plots.phase import PhaseView, phase_view, update_text
+from gdviz.ui.plots.phase import PhaseView, phase_view, update_text, update_vector_text
 from gdviz.ui.run_model import RunModel
 from gdviz.ui.style import COLORS, key, pen, plot_title
 
@@ -552,7 +552,7 @@ class SurfacePlot(pg.PlotWidget):
         steps = explanation.steps
         if self.model.landscape.with_bias:
             end = (after[0], after[1])
-            text = "\n".join(f"{s.name}: {update_text(s, self.model.config)}" for s in steps)
+            text = update_vector_text(steps, self.model.config)
         else:
             end = (after[0], at[1])
             text = update_text(steps[0], self.model.config)
