@@ -195,7 +195,8 @@ def test_nn_bars_sum_to_both_gradients_and_the_arrow_is_the_coming_step(qtbot, m
     lr = window.model.config.lr
     assert arrow.start == (w1, b1)
     assert arrow.end == pytest.approx((w1 - lr * row["grad_w"], b1 - lr * row["grad_b"]))
-    assert "the coming step" in arrow.label.toPlainText()
+    assert arrow.label.toPlainText() == "−lr × ∇L: ∇L = ({}, {})".format(
+        *(f"{row[f'grad_{n}']:.3f}".replace("-", "−") for n in ("w", "b")))
 
 
 @pytest.mark.parametrize("trainer", ["autograd", "nn"])

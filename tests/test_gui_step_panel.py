@@ -113,6 +113,8 @@ def test_nn_epoch_3_fits_and_shows_the_note(qtbot, make_window, size):
                      f"w ← {w2:.3f}", f"= {w3:.3f}", f"b ← {b2:.3f}", f"= {b3:.3f}",
                      "weight.grad, bias.grad"):
         assert expected in text, expected
+    # optimizer.zero_grad() sets them to None, as the code panel says, not to 0.
+    assert "weight.grad, bias.grad ← None" in text
     spec = window.model.config.spec
     assert " ".join(text.split()).count(spec.note_brief) == 1  # the brief note, however wrapped
     assert tooltips(panel) == {spec.note}  # the whole of it as the brief note's tooltip

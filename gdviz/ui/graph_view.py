@@ -401,8 +401,11 @@ class GraphView(QGraphicsView):
         view's zoom or place changed (the whole view must be repainted)."""
         rect = self._scene_extent().adjusted(-6, -6, 6, 6)
         view = self.viewport().rect()
+        # Presenter mode's larger text stays larger: the view scrolls to the node lit last
+        # rather than shrink the graph back to the normal size.
+        min_zoom = MIN_ZOOM if self._font_scale <= 1.0 else 1.0
         fits = (not rect.isEmpty() and not view.isEmpty()
-                and min(view.width() / rect.width(), view.height() / rect.height()) >= MIN_ZOOM)
+                and min(view.width() / rect.width(), view.height() / rect.height()) >= min_zoom)
         # The node lit last matters only when the graph does not fit.
         fitted = (rect, view.size(), None if fits else self._focus)
         if fitted == self._fitted:
@@ -412,7 +415,7 @@ class GraphView(QGraphicsView):
         if rect.isEmpty() or view.isEmpty():
             return True
         zoom = min(view.width() / rect.width(), view.height() / rect.height())
-        zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
+        zoom = min(max(zoom, min_zoom), MAX_ZOOM)
         self.resetTransform()
         self.scale(zoom, zoom)
         focus = self._items.get(self._focus) if self._focus is not None else None

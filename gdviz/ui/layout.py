@@ -113,16 +113,20 @@ def _take_docks(window: QMainWindow, docks: Docks) -> None:
 def arrange_presenter(window: QMainWindow, docks: Docks, compact: bool) -> None:
     """Presenter mode: the code on the left; the step panel on the right above the per-sample
     bars (the gradient check in a tab behind them); the graph under the plots; settings and
-    log hidden. On a small projector the bars and the check are tabs behind the step panel."""
+    log hidden. On a small projector the surface has the middle to itself: the graph is under
+    the step panel, the bars and the check tabs behind it."""
     _take_docks(window, docks)
     window.addDockWidget(LEFT, docks.code)
     window.addDockWidget(RIGHT, docks.step)
     if compact:
+        # The graph under the step panel: under the surface it left the surface ~100 px of
+        # heatmap at 1280×720, its labels over the whole of it.
+        window.splitDockWidget(docks.step, docks.graph, Qt.Orientation.Vertical)
         window.tabifyDockWidget(docks.step, docks.contributions)
     else:
         window.splitDockWidget(docks.step, docks.contributions, Qt.Orientation.Vertical)
+        window.addDockWidget(BOTTOM, docks.graph)
     window.tabifyDockWidget(docks.contributions, docks.gradcheck)
-    window.addDockWidget(BOTTOM, docks.graph)
     window.tabifyDockWidget(docks.graph, docks.sweep)
     for dock in (docks.code, docks.step, docks.gradcheck, docks.graph, docks.contributions,
                  docks.sweep):
@@ -136,10 +140,13 @@ def arrange_presenter(window: QMainWindow, docks: Docks, compact: bool) -> None:
     width, height = window.width(), window.height()
     window.resizeDocks([docks.code, docks.step], [round(width * 0.32), round(width * 0.30)],
                        Qt.Orientation.Horizontal)
-    if not compact:
+    if compact:
+        window.resizeDocks([docks.step, docks.graph],
+                           [round(height * 0.45), round(height * 0.55)], Qt.Orientation.Vertical)
+    else:
         window.resizeDocks([docks.step, docks.contributions],
                            [round(height * 0.55), round(height * 0.45)], Qt.Orientation.Vertical)
-    window.resizeDocks([docks.graph], [round(height * 0.42)], Qt.Orientation.Vertical)
+        window.resizeDocks([docks.graph], [round(height * 0.42)], Qt.Orientation.Vertical)
     whole_tab_titles(window)
 
 

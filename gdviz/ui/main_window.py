@@ -609,6 +609,7 @@ class MainWindow(QMainWindow):
         self.setFont(font)  # toolbar, labels, dock titles, status bar
         self.epoch_label.setFont(bold(round(16 * scale)))
         self._epoch_label_limit = -1  # its fixed width is measured again
+        self._phase_texts = []  # so is the phase label's size ("zero_grad" lost its "_")
         for view in (self.surface_plot, self.loss_plot, self.weights_plot, self.fit_plot,
                      self.contributions_plot, self.code_panel, self.graph_view,
                      self.step_panel, self.gradcheck_panel, self.surface3d_view,

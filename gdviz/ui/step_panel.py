@@ -129,14 +129,16 @@ class Lecture:
     gradient_word: str = "backward"
     grad_names: tuple[str, ...] = ()  # how the cell names each gradient: "w.grad", "dw" …
     forget_zero_grad: bool = False
+    zeroed_value: str = "0"  # what zero_grad leaves in them: optimizer.zero_grad() sets None
 
 
 def lecture_of(model: RunModel) -> Lecture:
     config = model.config
     spec = config.spec
+    cell = cell_for(config)
     # What the cell calls each gradient (dw, w.grad, weight.grad), read from the cell itself.
-    return Lecture(model.phase, spec.phases, spec.gradient_word, cell_for(config).grad_names,
-                   config.forget_zero_grad)
+    return Lecture(model.phase, spec.phases, spec.gradient_word, cell.grad_names,
+                   config.forget_zero_grad, cell.zeroed_value)
 
 
 def epoch_rows(explanation: EpochExplanation, lecture: Lecture | None = None,
@@ -260,7 +262,7 @@ def _zero_grad_rows(e: EpochExplanation, lecture: Lecture) -> list[Row]:
         kept = [f"{name} keeps {number(s.grad)}" for name, s in zip(names, e.steps, strict=True)]
         return [_heading("zero_grad — left out (lesson)"), Row(tuple(_comma_separated(kept))),
                 _words("The next backward adds its gradient to these.", "note")]
-    return [_heading("zero_grad"), Row((", ".join(names) + " ← 0",))]
+    return [_heading("zero_grad"), Row((f"{', '.join(names)} ← {lecture.zeroed_value}",))]
 
 
 def lesson_rows(title: str, error: str, has_bias: bool, optimizer_line: str | None = None

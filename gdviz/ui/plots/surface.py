@@ -523,8 +523,8 @@ class SurfacePlot(pg.PlotWidget):
             grads = ", ".join(number(s.grad) for s in steps)
             # Without zero_grad, .grad holds earlier epochs' gradients too: it is not ∇L.
             name = ".grad (kept + this epoch)" if self.model.config.forget_zero_grad else "∇L"
-            self.gradient_arrow.show(at, end, f"−lr × {name.split(' ')[0]}, the coming step\n"
-                                              f"{name} = ({grads})")
+            # One line: wrapped, the label covered the arrow and the point it starts from.
+            self.gradient_arrow.show(at, end, f"−lr × {name.split(' ')[0]}: {name} = ({grads})")
             return self.gradient_arrow
         step = steps[0]
         scale = explanation.gradient_scale
