@@ -269,11 +269,28 @@ def test_down_in_the_data_table_moves_between_cells(qtbot, focused):
     qtbot.keyClick(table, Qt.Key.Key_Down)
     qtbot.wait(50)
     assert table.currentRow() == 1 and model.phase is None
-    table.editItem(table.item(1, 0))  # typing in a cell: its editor keeps the keys too
+    table.editItem(table.item(1, 0))  # typing in a cell: its editor keeps the arrows too
     editor = QApplication.focusWidget()
-    qtbot.keyClick(editor, Qt.Key.Key_PageDown)
+    qtbot.keyClick(editor, Qt.Key.Key_Down)
     qtbot.wait(50)
     assert model.phase is None and model.cursor == 0
+
+
+def test_a_clicker_in_a_focused_field_still_sub_steps(qtbot, focused):
+    """PageDown / PageUp come from a presentation clicker: they drive the lecture wherever the
+    focus is, and never change a setting (the learning rate took ten steps, restarting the run)."""
+    window, model = focused, focused.model
+    spin = find(window, QDoubleSpinBox, "lrSpin")
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=2000)
+    lr = model.config.lr
+    qtbot.keyClick(spin, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: model.phase is Phase.FORWARD, timeout=5000)
+    qtbot.keyClick(spin, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: model.phase is Phase.LOSS, timeout=5000)
+    qtbot.keyClick(spin, Qt.Key.Key_PageUp)
+    qtbot.waitUntil(lambda: model.phase is Phase.FORWARD, timeout=5000)
+    assert spin.value() == lr and model.config.lr == lr
 
 
 def test_the_step_panel_keeps_the_phase_shown_in_view_on_a_small_screen(qtbot, make_window):

@@ -67,8 +67,10 @@ from gdviz.ui.sweep_panel import SweepPanel
 from gdviz.ui.widgets import named
 
 STEP_PANEL_PLAYING_S = 0.2
-# Keys a focused settings field keeps for itself rather than the run's shortcuts.
-FIELD_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
+# Keys a focused settings field keeps for itself rather than the run's shortcuts. Not PageUp /
+# PageDown: a presentation clicker sends them, and in a field they changed the learning rate
+# ten steps at a time, restarting the lecture's run.
+FIELD_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down)
 PAINT_SETTLE_MS = 6  # longer than Qt's 5 ms update-request interval
 STATE_TEXT = {"loading": "loading…", "ready": "ready", "playing": "playing", "paused": "paused",
               "finished": "finished", "diverged": "diverged", "failed": "failed"}
@@ -397,7 +399,7 @@ class MainWindow(QMainWindow):
         for combo in (self.controls.trainer_combo, self.controls.gradient_combo,
                       self.controls.optimizer_combo):
             combo.activated.connect(self._on_field_done)
-        # Up/Down/PageUp/PageDown belong to a focused field (a spin box, the data table or its
+        # Up/Down belong to a focused field (a spin box, the data table or its
         # cell editor, created later): watch whatever takes the focus in the settings.
         app = QApplication.instance()
         if isinstance(app, QApplication):
