@@ -107,16 +107,15 @@ class ContributionsPlot(pg.PlotWidget):
             entries.append(("▨", "text", "carried over"))
         legend = key(*entries)
         style_plot(self.getPlotItem(), plot_title(self.TITLE, legend),
-                   "data point", "share of the gradient")
+                   "data point (its x)", "share of the gradient")
         self.getPlotItem().showGrid(x=False, y=True, alpha=0.25)
         count = len(config.x)
         ticks: list[tuple[float, str]] | None = None
         if count <= MAX_TICKED_POINTS:
-            # "x = 1" while there is room for it; beyond four points the bare value.
-            ticks = [(float(i), f"x = {x:g}" if count <= 4 else f"{x:g}")
-                     for i, x in enumerate(config.x)]
+            # The bare value: "x = 1" ran into its neighbours ("x = 1x = 2") in the panel.
+            ticks = [(float(i), f"{x:g}") for i, x in enumerate(config.x)]
             if config.forget_zero_grad:
-                ticks.append((float(count), "earlier epochs"))
+                ticks.append((float(count), "carried"))  # the hatched bar (see the key)
         self.getPlotItem().getAxis("bottom").setTicks([ticks] if ticks else None)
         self._drawn = None
         self._range = None

@@ -61,8 +61,9 @@ class FitPlot(pg.PlotWidget):
         self.predictions = pg.ScatterPlotItem(size=11, brush=COLORS["fit"],
                                               pen=pg.mkPen("w", width=1.5))
         self.phase_label = text_item("text", 12, backed=True)
-        self.phase_label.setHtml(key(("●", "fit", "y_pred (the forward pass)"),
-                                     ("┃", RESIDUAL_COLOR, "residual y_pred − y")))
+        # Short: the longer key wrapped over the data points in a small plot and in presenter
+        # mode (the step panel says what the forward pass is).
+        self.phase_label.setHtml(key(("●", "fit", "y_pred"), ("┃", RESIDUAL_COLOR, "y_pred − y")))
         for item in (self.residuals, self.points, self.predictions, self.prediction):
             self.addItem(item)
         self.addItem(self.label, ignoreBounds=True)
