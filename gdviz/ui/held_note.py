@@ -7,7 +7,7 @@ they looked wrong: at epoch 62 of a playing run the graph still said "step to ep
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
@@ -21,24 +21,28 @@ def held_text(epoch: int) -> str:
     return f"as at epoch {epoch} · updates when paused"
 
 
-class HeldNote(QLabel):
-    """Shown in the top-right corner of `view` while a run plays past the epoch it shows;
-    `shown_cursor` says which epoch that is (the cursor the view last followed)."""
+class LectureView(Protocol):
+    shown_cursor: int  # the cursor the view last followed
 
-    def __init__(self, view: QWidget, shown_cursor: Callable[[], int]) -> None:
+
+class HeldNote(QLabel):
+    """Shown in the top-right corner of its view while a run plays past the epoch the view
+    shows. It keeps no Python reference to the view (its Qt parent): a reference each way
+    would make the window a reference cycle, freed only by the garbage collector."""
+
+    def __init__(self, view: QWidget) -> None:
         super().__init__(view)
-        self._shown_cursor = shown_cursor
         self.setObjectName("heldNote")
         self.setStyleSheet(STYLE)
         self.setFont(QApplication.font())  # not the code panel's fixed-width font
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.hide()
-        self._view = view
         view.installEventFilter(self)  # follows the view's size
 
     def follow(self, playing: bool, cursor: int) -> None:
         """Called at each redraw: shown while playing leaves the view behind, else hidden."""
-        shown = self._shown_cursor()
+        view: LectureView = self.parentWidget()  # type: ignore[assignment]
+        shown = view.shown_cursor
         if playing and shown != cursor:
             self.hold(shown)
         else:
@@ -59,13 +63,17 @@ class HeldNote(QLabel):
             self.hide()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
-        if watched is self._view and event.type() == QEvent.Type.Resize and not self.isHidden():
+        resized = event.type() == QEvent.Type.Resize
+        if resized and watched is self.parentWidget() and not self.isHidden():
             self._place()
         return super().eventFilter(watched, event)
 
     def _place(self) -> None:
         """One line in the top-right corner; wrapped to the view's width when it is narrow."""
-        room = max(self._view.width() - 2 * MARGIN, 40)
+        view = self.parentWidget()
+        if view is None:
+            return
+        room = max(view.width() - 2 * MARGIN, 40)
         self.setWordWrap(False)
         self.setMinimumWidth(0)
         self.setMaximumWidth(16_777_215)
@@ -74,4 +82,4 @@ class HeldNote(QLabel):
             self.setWordWrap(True)
             self.setFixedWidth(room)
             self.adjustSize()
-        self.move(max(self._view.width() - self.width() - MARGIN, 0), MARGIN)
+        self.move(max(view.width() - self.width() - MARGIN, 0), MARGIN)

@@ -298,12 +298,8 @@ class MainWindow(QMainWindow):
         self.gradcheck_panel = GradCheckPanel(model)
         self.contributions_plot = ContributionsPlot(model)
         # While a run plays, the lecture views keep the epoch they showed: each says so.
-        self.held_notes = [
-            HeldNote(self.code_panel, lambda: self.code_panel.shown_cursor),
-            HeldNote(self.graph_view, lambda: self.graph_view.shown_cursor),
-            HeldNote(self.gradcheck_panel, lambda: self.gradcheck_panel.shown_cursor),
-            HeldNote(self.contributions_plot, lambda: self.contributions_plot.shown_cursor),
-        ]
+        self.held_notes = [HeldNote(view) for view in (
+            self.code_panel, self.graph_view, self.gradcheck_panel, self.contributions_plot)]
         self.surface3d_view = Surface3DView(model)
         self.sweep_panel = SweepPanel(model.config)
         self.docks = Docks(
