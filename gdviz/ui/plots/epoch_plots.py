@@ -147,7 +147,9 @@ class EpochPlot(pg.PlotWidget):
         if view != self._view:
             self._view = view
             self.getPlotItem().disableAutoRange()
-            self.setRange(xRange=(-0.02 * x_max, 1.02 * x_max), yRange=(y_low, high + pad),
+            # 5 % each side: the last epoch's marker and tick label ("10" of the notebook's
+            # 10 epochs) fit inside; with 2 % the marker was cut in half and the label dropped.
+            self.setRange(xRange=(-0.05 * x_max, 1.05 * x_max), yRange=(y_low, high + pad),
                           padding=0)
             self.view_framed()
 
