@@ -234,12 +234,13 @@ def test_export_trace_equals_gdviz_run(qtbot, monkeypatch, tmp_path, window, nam
 
 
 def long_adam_session(tmp_path: Path) -> Path:
-    """A numpy Adam run of 100,000 epochs: a second or more to re-train, every epoch trained."""
+    """A numpy Adam run of 500,000 epochs: several seconds to re-train, every epoch trained.
+    (100,000 once finished re-training before the test's Cancel, in the full suite.)"""
     from gdviz.core.session_file import SavedSession, save_session
 
-    config = build_config("numpy", {"optimizer": "adam", "epochs": 100_000})
+    config = build_config("numpy", {"optimizer": "adam", "epochs": 500_000})
     path = tmp_path / "long.gdviz"
-    save_session(path, SavedSession(config, cursor=100_000, epochs_recorded=100_000))
+    save_session(path, SavedSession(config, cursor=500_000, epochs_recorded=500_000))
     return path
 
 
