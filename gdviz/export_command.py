@@ -256,11 +256,6 @@ def _export_picture(request: ExportRequest, config: RunConfig) -> int:
         return 0
     finally:
         window.close()
-        # The window may have started importing torch: an interpreter that exits in the
-        # middle of that import aborts (exit status 134 or 139 after a good export).
-        from gdviz.core import torch_preload
-
-        torch_preload.wait(120)
 
 
 def _probe_writable(path: Path) -> None:

@@ -4,12 +4,14 @@ A lecture usually moves from the numpy cell to the autograd cell a minute in; im
 (1.2–1.4 s here) while the window is idle makes that switch instant. The import holds the GIL
 through part of torch's initialisation, stalling other threads once for ~200–330 ms, so the
 window starts it only when nothing plays and nobody is typing. The thread is a daemon, whoever
-starts it (a thread made from a QThread would be one anyway): quitting never waits for the
-import. Quitting in the middle of it was tried 14 times here, each exiting cleanly.
+starts it (a thread made from a QThread would be one anyway), so a window closes at once; the
+interpreter's exit then waits for a started import (a second or two at most): `gdviz export`
+exiting in the middle of it aborted after writing its file (exit status 134 or 139).
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import sys
 import threading
@@ -18,6 +20,7 @@ import time
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _seconds: float | None = None
+EXIT_WAIT_S = 60.0  # an import that takes longer has hung: exit anyway
 
 
 def is_loaded() -> bool:
@@ -46,6 +49,11 @@ def wait(timeout: float | None = None) -> bool:
         thread.join(timeout)
         return not thread.is_alive()
     return True
+
+
+@atexit.register
+def _wait_at_exit() -> None:
+    wait(EXIT_WAIT_S)
 
 
 def import_seconds() -> float | None:

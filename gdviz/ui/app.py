@@ -55,13 +55,7 @@ def run_app(config: RunConfig | None = None, session: str | None = None) -> int:
     if session is not None:
         window.files.open_from(session)
     quit_on_interrupt(app, window)
-    status = app.exec()
-    # A window closed while torch was still importing in the background: an interpreter that
-    # exits in the middle of that import may abort. It takes at most a second or two.
-    from gdviz.core import torch_preload
-
-    torch_preload.wait(30)
-    return status
+    return app.exec()
 
 
 def _quit_before_the_window(_signum: int, _frame: object) -> None:
